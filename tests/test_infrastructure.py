@@ -1,0 +1,115 @@
+"""The registry, store, sweeps and CLI, exercised with a toy claim registered by the test."""
+
+import json
+
+import numpy as np
+import pytest
+
+from theorycheck import cli, registry
+from theorycheck.errors import InputError, check_divides, check_real
+from theorycheck.registry import Claim, Verdict
+from theorycheck.sweep import RunContext
+
+
+def _toy_cell(cell, rng):
+    return {"x": float(rng.standard_normal()) + cell["a"]}
+
+
+def _toy_measure(params, ctx):
+    if params["n"] < 1:
+        raise InputError("n", f"must be >= 1, got {params['n']}")
+    cells = [{"a": a} for a in range(params["n"])]
+    out = ctx.map(_toy_cell, cells)
+    xs = [o["x"] for o in out]
+    return {"metrics": {"mean": float(np.mean(xs))}, "series": {"x": xs}}
+
+
+def _toy_verdict(metrics, params):
+    return Verdict.from_criteria(finite=(np.isfinite(metrics["mean"]), f"mean={metrics['mean']:.3g}"),
+                                 below=(metrics["mean"] < params["limit"], f"limit {params['limit']}"))
+
+
+def _toy_figure(result, fig):
+    ax = fig.add_subplot()
+    ax.plot(result["series"]["x"], "o")
+
+
+TOY = Claim(id="toy.claim", title="toy", statement="a toy", assumptions=("none",), method="mean",
+            scales={"smoke": {"n": 3, "limit": 100.0}, "default": {"n": 5, "limit": 100.0},
+                    "paper": {"n": 8, "limit": 100.0}},
+            measure=_toy_measure, verdict=_toy_verdict, figure=_toy_figure, key_metrics=("mean",))
+
+
+@pytest.fixture
+def toy_registered():
+    registry._load_all()
+    registry.register(TOY)
+    yield TOY
+    registry._CLAIMS.pop(TOY.id, None)
+
+
+def test_verdict_fails_when_any_criterion_fails():
+    assert Verdict.from_criteria(a=(True, ""), b=(False, "")).passed is False
+    assert Verdict.from_criteria(a=(True, "")).passed is True
+    assert Verdict.from_criteria().passed is False  # a check with no criterion cannot pass
+
+
+def test_sweep_same_seed_same_numbers_any_order(tmp_path):
+    cells = [{"a": a} for a in range(6)]
+    a = RunContext("toy.claim", seed=3).map(_toy_cell, cells)
+    b = RunContext("toy.claim", seed=3).map(_toy_cell, cells[::-1])[::-1]
+    c = RunContext("toy.claim", seed=4).map(_toy_cell, cells)
+    assert a == b
+    assert a != c
+
+
+def test_sweep_processes_match_serial():
+    cells = [{"a": a} for a in range(4)]
+    serial = RunContext("toy.claim", seed=1).map(_toy_cell, cells)
+    parallel = RunContext("toy.claim", seed=1, jobs=2).map(_toy_cell, cells)
+    assert serial == parallel
+
+
+def test_sweep_resumes_from_saved_cells(tmp_path):
+    cells = [{"a": a} for a in range(5)]
+    ctx = RunContext("toy.claim", seed=0, cells_dir=tmp_path)
+    first = ctx.map(_toy_cell, cells[:3])
+    ctx2 = RunContext("toy.claim", seed=0, cells_dir=tmp_path)
+    full = ctx2.map(_toy_cell, cells)
+    assert full[:3] == first
+    assert ctx2.stats == {"cells_run": 2, "cells_reused": 3}
+
+
+def test_cli_check_writes_schema_and_exit_codes(toy_registered, tmp_path, capsys):
+    assert cli.main(["check", "toy.claim", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "toy.claim.json").read_text())
+    for key in ("claim", "paper", "statement", "scale", "passed", "metrics", "series", "params", "seed",
+                "elapsed_s", "versions"):
+        assert key in res
+    # the verdict is computed from the measurement: an impossible limit makes the same claim fail
+    assert cli.main(["check", "toy.claim", "--out", str(tmp_path), "--param", "limit=-100"]) == 1
+    assert cli.main(["figure", "toy.claim", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "toy.claim.png").exists() and (tmp_path / "toy.claim.pdf").exists()
+    assert cli.main(["report", "--out", str(tmp_path)]) == 0
+    assert "toy.claim" in (tmp_path / "report.html").read_text()
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["check", "no.such.claim"], "claim id"),
+    (["check", "toy.claim", "--scale", "huge"], "scale"),
+    (["check", "toy.claim", "--param", "n=0"], "n must be >= 1"),
+    (["check", "toy.claim", "--param", "zzz=1"], "zzz"),
+    (["check", "toy.claim", "--jobs", "0"], "jobs"),
+    (["figure", "toy.claim", "--out", "/nonexistent/dir"], "no saved result"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(toy_registered, argv, needle, capsys, tmp_path):
+    assert cli.main(argv + (["--out", str(tmp_path)] if "--out" not in argv else [])) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_input_errors_name_parameter_and_range():
+    with pytest.raises(InputError, match="g must divide m=10"):
+        check_divides("g", 3, "m", 10)
+    with pytest.raises(InputError, match=r"delta must be in \(0, inf\]"):
+        check_real("delta", -1.0, low=0.0, low_open=True)

@@ -1,0 +1,1 @@
+"""Benchmarks registered with :func:`theorycheck.registry.benchmark` (``theorycheck bench NAME``)."""

@@ -1,0 +1,68 @@
+"""Errors a user can cause, kept apart from bugs.
+
+An :class:`InputError` names the offending parameter and its allowed range. The CLI turns it into
+a one-line message and exit code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+__all__ = ["InputError", "check_int", "check_real", "check_choice", "check_divides"]
+
+
+class InputError(ValueError):
+    """Bad user input: ``param`` is the parameter's name, the message says what is allowed."""
+
+    def __init__(self, param: str, message: str):
+        self.param = param
+        super().__init__(f"{param} {message}")
+
+
+def check_int(name: str, value, *, low: int | None = None, high: int | None = None) -> int:
+    """Return ``value`` as an int, or raise :class:`InputError` naming ``name`` and the range."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise InputError(name, f"must be an integer, got {value!r}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise InputError(name, f"must be in {_range(low, high)}, got {value}")
+    return value
+
+
+def check_real(name: str, value, *, low: float | None = None, high: float | None = None,
+               low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a finite float inside the given interval, or raise :class:`InputError`."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
+        raise InputError(name, f"must be a finite real number, got {value!r}")
+    value = float(value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        lb = "(" if low_open else "["
+        rb = ")" if high_open else "]"
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        raise InputError(name, f"must be in {lb}{lo}, {hi}{rb}, got {value:g}")
+    return value
+
+
+def check_choice(name: str, value, choices) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise :class:`InputError` listing them."""
+    if value not in choices:
+        raise InputError(name, f"must be one of {', '.join(map(str, choices))}; got {value!r}")
+    return value
+
+
+def check_divides(g_name: str, g: int, m_name: str, m: int) -> int:
+    """Check that ``g`` is a positive divisor of ``m`` (e.g. the group size of Eq. (7))."""
+    g = check_int(g_name, g, low=1)
+    if m % g:
+        raise InputError(g_name, f"must divide {m_name}={m}, got {g_name}={g}")
+    return g
+
+
+def _range(low, high) -> str:
+    lo = "-inf" if low is None else str(low)
+    hi = "inf" if high is None else str(high)
+    return f"[{lo}, {hi}]"

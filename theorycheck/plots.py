@@ -1,0 +1,59 @@
+"""Shared matplotlib style and helpers. Figures are drawn only from saved result dicts."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: CI and remote machines have no display
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from .store import atomic_write_bytes  # noqa: E402
+
+__all__ = ["new_figure", "stamp", "save", "png_bytes", "PASS_COLOR", "FAIL_COLOR"]
+
+PASS_COLOR = "#2a9d4b"
+FAIL_COLOR = "#c0392b"
+
+_STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 130,
+    "font.size": 9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "legend.fontsize": 8,
+}
+
+
+def new_figure(width: float = 7.0, height: float = 3.6) -> Figure:
+    """A blank figure in the toolkit's style (not attached to pyplot's global state)."""
+    with plt.rc_context(_STYLE):
+        fig = Figure(figsize=(width, height), layout="constrained")
+    return fig
+
+
+def stamp(fig: Figure, result: dict) -> None:
+    """Put the claim id, scale, seed and verdict in the figure's corner."""
+    verdict = "PASS" if result.get("passed") else "FAIL"
+    color = PASS_COLOR if result.get("passed") else FAIL_COLOR
+    fig.suptitle(f"{result['claim']}  [{result['scale']}, seed {result['seed']}]  {verdict}",
+                 fontsize=9, color=color, x=0.99, ha="right")
+
+
+def save(fig: Figure, path: Path) -> None:
+    """Save ``fig`` to ``path`` (format from the suffix), atomically."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format=Path(path).suffix.lstrip("."))
+    atomic_write_bytes(Path(path), buf.getvalue())
+
+
+def png_bytes(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()

@@ -1,0 +1,98 @@
+"""The results store: one folder per (scale) run, JSON per claim, cells for resumable sweeps.
+
+Layout of an output folder ``DIR`` (default ``results/<scale>``)::
+
+    DIR/<claim-id>.json            the claim's result (schema in docs/architecture.md)
+    DIR/<claim-id>.png, .pdf       its figure, drawn only from the JSON
+    DIR/cells/<claim-id>/<key>.json  one finished sweep cell; a rerun skips it
+    DIR/report.html                the self-contained report
+
+Every write goes to a temporary file in the same folder and is renamed into place, so an
+interrupted run never leaves a half-written result behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .seeding import _default
+
+__all__ = ["atomic_write_bytes", "atomic_write_json", "read_json", "Store"]
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, then ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_jsonable(obj):
+    """Convert numpy scalars/arrays (nested in dicts, lists, tuples) to plain JSON types.
+
+    Non-finite floats are refused: a NaN in a result is a bug to surface, not a number to store.
+    """
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (np.generic,)):
+        return to_jsonable(obj.item())
+    if isinstance(obj, float) and not np.isfinite(obj):
+        if np.isinf(obj):
+            return "inf" if obj > 0 else "-inf"
+        raise ValueError("refusing to store NaN in a result")
+    return obj
+
+
+def atomic_write_json(path: Path, obj) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    text = json.dumps(to_jsonable(obj), indent=1, sort_keys=False, default=_default)
+    atomic_write_bytes(Path(path), text.encode())
+
+
+def read_json(path: Path):
+    """Read a JSON file written by :func:`atomic_write_json`."""
+    return json.loads(Path(path).read_text())
+
+
+class Store:
+    """Paths of one output folder. Holds no state besides the folder."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def result_path(self, claim_id: str) -> Path:
+        return self.root / f"{claim_id}.json"
+
+    def figure_path(self, claim_id: str, ext: str = "png") -> Path:
+        return self.root / f"{claim_id}.{ext}"
+
+    def cells_dir(self, claim_id: str) -> Path:
+        return self.root / "cells" / claim_id
+
+    def report_path(self) -> Path:
+        return self.root / "report.html"
+
+    def load_result(self, claim_id: str):
+        path = self.result_path(claim_id)
+        return read_json(path) if path.exists() else None
+
+    def saved_ids(self) -> list[str]:
+        if not self.root.exists():
+            return []
+        return sorted(p.stem for p in self.root.glob("*.json"))

@@ -1,0 +1,170 @@
+"""Sweeps: a grid of independent cells, each seeded from (run seed, cell parameters) and saved as it
+finishes, so an interrupted run resumes with nothing lost.
+
+A cell function has the signature ``fn(cell: dict, rng: numpy.random.Generator) -> dict`` and must be
+defined at module level (it is pickled to worker processes or Dask workers). Its result must be
+JSON-serialisable (numpy arrays and scalars are converted). Results are passed through JSON even
+when computed fresh, so a reused cell and a fresh one are bit-for-bit the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .errors import InputError, check_int
+from .seeding import cell_key, cell_rng
+from .store import atomic_write_json, to_jsonable
+
+__all__ = ["RunContext", "run_cell"]
+
+CellFn = Callable[[dict, np.random.Generator], dict]
+
+
+def _namespace(claim_id: str, fn: CellFn) -> str:
+    from . import __version__
+    return f"{claim_id}|{fn.__module__}.{fn.__qualname__}|{__version__}"
+
+
+def run_cell(fn: CellFn, cell: dict, seed: int, namespace: str, blas_threads: int | None = None) -> dict:
+    """Run one cell with its derived generator; returns the JSON-normalised result."""
+    rng = cell_rng(seed, namespace, cell)
+    if blas_threads:
+        from threadpoolctl import threadpool_limits
+        with threadpool_limits(limits=blas_threads):
+            out = fn(dict(cell), rng)
+    else:
+        out = fn(dict(cell), rng)
+    return json.loads(json.dumps(to_jsonable(out)))
+
+
+@dataclass
+class RunContext:
+    """Everything a claim's check needs besides its parameters.
+
+    Parameters
+    ----------
+    claim_id : str
+        Namespaces the cell seeds and the cell folder.
+    seed : int
+        The run seed; every random number of the run derives from it.
+    cells_dir : Path or None
+        Where finished cells are saved; ``None`` keeps nothing (no resume).
+    jobs : int
+        1 runs cells in this process, N > 1 in N local processes.
+    scheduler : str or None
+        ``"local"`` starts a Dask LocalCluster with ``jobs`` workers; an address such as
+        ``tcp://host:8786`` uses that Dask scheduler. ``None``: no Dask.
+    backend : str
+        Array backend for simulators that support it: ``"numpy"`` or ``"cupy"``.
+    progress : bool
+        Show a progress bar for sweeps.
+    """
+
+    claim_id: str
+    seed: int = 0
+    cells_dir: Path | None = None
+    jobs: int = 1
+    scheduler: str | None = None
+    backend: str = "numpy"
+    progress: bool = False
+    stats: dict = field(default_factory=lambda: {"cells_run": 0, "cells_reused": 0})
+
+    def __post_init__(self):
+        self.jobs = check_int("jobs", self.jobs, low=1)
+        self.seed = check_int("seed", self.seed, low=0)
+
+    def rng(self, **params) -> np.random.Generator:
+        """A generator for work outside sweeps, derived from the run seed and ``params``."""
+        return cell_rng(self.seed, self.claim_id + "|direct", params)
+
+    def map(self, fn: CellFn, cells: list[dict], desc: str | None = None) -> list[dict]:
+        """Run ``fn`` on every cell (skipping saved ones); results come back in the order of ``cells``."""
+        ns = _namespace(self.claim_id, fn)
+        keys = [cell_key(ns, c) for c in cells]
+        results: list[dict | None] = [None] * len(cells)
+        todo = []
+        for i, key in enumerate(keys):
+            path = self._cell_path(key)
+            if path is not None and path.exists():
+                results[i] = json.loads(path.read_text())["result"]
+                self.stats["cells_reused"] += 1
+            else:
+                todo.append(i)
+        bar = self._bar(len(cells), len(cells) - len(todo), desc or self.claim_id)
+        try:
+            for i, out in self._execute(fn, ns, [cells[i] for i in todo], todo):
+                results[i] = out
+                path = self._cell_path(keys[i])
+                if path is not None:
+                    atomic_write_json(path, {"cell": cells[i], "seed": self.seed, "result": out})
+                self.stats["cells_run"] += 1
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        return results  # type: ignore[return-value]
+
+    # -- internals -------------------------------------------------------------------------
+    def _cell_path(self, key: str) -> Path | None:
+        return None if self.cells_dir is None else Path(self.cells_dir) / f"{key}.json"
+
+    def _bar(self, total: int, done: int, desc: str):
+        if not self.progress or total == 0:
+            return None
+        from tqdm.auto import tqdm
+        return tqdm(total=total, initial=done, desc=desc, unit="cell", file=sys.stderr, leave=False)
+
+    def _execute(self, fn, ns, cells, index):
+        if not cells:
+            return
+        if self.scheduler is not None:
+            yield from self._execute_dask(fn, ns, cells, index)
+        elif self.jobs == 1:
+            for i, cell in zip(index, cells):
+                yield i, run_cell(fn, cell, self.seed, ns)
+        else:
+            threads = max(1, (os.cpu_count() or 1) // self.jobs)
+            ctx = get_context("forkserver") if sys.platform.startswith("linux") else get_context("spawn")
+            with ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx) as pool:
+                futures = {pool.submit(run_cell, fn, c, self.seed, ns, threads): i
+                           for i, c in zip(index, cells)}
+                try:
+                    for fut in as_completed(futures):
+                        yield futures[fut], fut.result()
+                except BaseException:
+                    for fut in futures:
+                        fut.cancel()
+                    raise
+
+    def _execute_dask(self, fn, ns, cells, index):
+        try:
+            from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise InputError("scheduler", "needs dask.distributed: pip install 'theorycheck[dask]'") from exc
+        cluster = None
+        if self.scheduler == "local":
+            cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(self.scheduler)
+        try:
+            futures = client.map(run_cell, [fn] * len(cells), cells, [self.seed] * len(cells),
+                                 [ns] * len(cells), pure=False)
+            where = {f.key: i for f, i in zip(futures, index)}
+            for fut in dask_completed(futures):
+                yield where[fut.key], fut.result()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
