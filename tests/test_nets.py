@@ -46,7 +46,8 @@ def test_pooling_matrix_sums_exactly_g_consecutive_neurons(k, g, n, seed):
     P = nets.pooling_matrix(m, g)
     assert P.shape == (k, m)
     assert np.all(P.sum(axis=1) == g) and np.all(P.sum(axis=0) == 1)
-    H = np.random.default_rng(seed).standard_normal((n, m))
+    # integer-valued features: every sum is exact, so pooling and P must agree bit for bit
+    H = np.random.default_rng(seed).integers(-1000, 1000, (n, m)).astype(float)
     np.testing.assert_array_equal(nets.pool(H, g), H @ P.T)
 
 
