@@ -113,3 +113,17 @@ def test_input_errors_name_parameter_and_range():
         check_divides("g", 3, "m", 10)
     with pytest.raises(InputError, match=r"delta must be in \(0, inf\]"):
         check_real("delta", -1.0, low=0.0, low_open=True)
+
+
+def test_cli_cite_prints_bibtex(capsys):
+    from theorycheck.papers import PAPERS
+    registry._load_all()
+    claim = Claim(id="hong2021.toy", title="t", statement="s", assumptions=(), method="m",
+                  scales={s: {} for s in registry.SCALES}, measure=_toy_measure, verdict=_toy_verdict)
+    registry.register(claim)
+    try:
+        assert cli.main(["cite", "hong2021.toy"]) == 0
+        assert "Student-Teacher Learning from Clean Inputs to Noisy Inputs" in capsys.readouterr().out
+    finally:
+        registry._CLAIMS.pop(claim.id, None)
+    assert set(PAPERS) == {"hong2021", "ji2020", "soteacher"}

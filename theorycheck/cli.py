@@ -159,8 +159,10 @@ def _dispatch(args) -> int:
             print(json.dumps(result, indent=1))
         return 0
     if args.command == "cite":
+        from .papers import bibtex
         from .registry import get_claim
-        print(get_claim(args.id).reference)
+        claim = get_claim(args.id)
+        print(claim.reference or bibtex(claim.paper))
         return 0
     raise AssertionError(args.command)
 

@@ -9,11 +9,6 @@ import os
 import shutil
 from pathlib import Path
 
-PAPERS = {
-    "hong2021": "Hong, Mao, Lin, Chan 2021 — Student-Teacher Learning from Clean Inputs to Noisy Inputs",
-    "ji2020": "Ji & Zhu 2020 — Knowledge Distillation in Wide Neural Networks",
-    "soteacher": "Dong, Liu, Shang — Toward Student-Oriented Teacher Network Training (SoTeacher)",
-}
 
 
 def _indent(text, n=3):
@@ -21,6 +16,7 @@ def _indent(text, n=3):
 
 
 def _write_pages(app):
+    from theorycheck.papers import PAPERS
     from theorycheck.registry import list_claims
     from theorycheck.store import Store
 
@@ -30,7 +26,8 @@ def _write_pages(app):
     results = Path(os.environ.get("THEORYCHECK_DOCS_RESULTS", src.parent / "results" / "smoke"))
     store = Store(results)
     pages = []
-    for paper, title in PAPERS.items():
+    for paper, info in PAPERS.items():
+        title = info["title"]
         claims = list_claims(paper)
         if not claims:
             continue
@@ -52,6 +49,7 @@ def _write_pages(app):
                 lines += [f".. image:: {png.name}", f"   :alt: figure of {c.id}", ""]
             else:
                 lines += [f"*Figure: run* ``theorycheck run`` *then rebuild the docs to include it.*", ""]
+        lines += ["Cite", "----", "", ".. code-block:: bibtex", "", _indent(info["bibtex"]), ""]
         (out / f"{paper}.rst").write_text("\n".join(lines) + "\n")
         pages.append(paper)
     index = ["Papers", "======", "", ".. toctree::", "   :maxdepth: 2", ""] + [f"   {p}" for p in pages]
