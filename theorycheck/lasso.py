@@ -509,14 +509,17 @@ def pooled_st_objective(W1: np.ndarray, X_noisy: np.ndarray, X_clean: np.ndarray
 
 
 def pooled_objective_dual_gap(W1: np.ndarray, Z: np.ndarray, T: np.ndarray, g: int, lam) -> float:
-    """Duality gap of (7+) with identity activation at :math:`W_1`: a certified upper bound on
-    :math:`F(W_1) - \\min F` (paper units).
+    r"""Duality gap of (7+) with identity activation at :math:`W_1`: a certified upper bound on
+    :math:`F(W_1) - \min F` (paper units).
 
-    With :math:`R = Z W_1^T P^T - T` (N, m/g), Fenchel duality for :math:`\\min_W \\|A(W) - T\\|^2 +
-    \\sum_j \\lambda_{k(j)}\\|W_j\\|_1` gives the dual point :math:`\\theta = 2R\\,s`, scaled by
-    :math:`s = \\min(1, \\min_j \\lambda_{k(j)} / \\|[A^*\\theta]_j\\|_\\infty)` to be feasible, with
-    :math:`A^*\\theta = P^T\\theta^T Z` (m, d), and dual value :math:`-\\langle\\theta, T\\rangle -
-    \\|\\theta\\|^2/4`. The gap is 0 exactly at a minimiser.
+    With :math:`R = Z W_1^T P^T - T` (N, m/g), Fenchel duality for :math:`\min_W \|A(W) - T\|^2 +
+    \sum_j \lambda_{k(j)}\|W_j\|_1`, :math:`A(W) = Z W^T P^T`, gives the dual function
+    :math:`D(\theta) = -\langle\theta, T\rangle - \|\theta\|^2/4` on
+    :math:`\{\theta : \|[A^*\theta]_j\|_\infty \le \lambda_{k(j)}\ \forall j\}`, with
+    :math:`A^*\theta = P^T\theta^T Z` (m, d): every neuron of group k sees :math:`Z^T\theta_{:,k}`. The
+    constraint separates over groups, so the dual point is :math:`\theta_{:,k} = 2R_{:,k}\,s_k`,
+    :math:`s_k = \min(1, \lambda_k/\|Z^T 2R_{:,k}\|_\infty)` (the construction sklearn uses per
+    problem). The gap :math:`F(W_1) - D(\theta)` is 0 exactly at a minimiser.
 
     Parameters
     ----------
@@ -539,11 +542,9 @@ def pooled_objective_dual_gap(W1: np.ndarray, Z: np.ndarray, T: np.ndarray, g: i
     R = nets.pool(Z @ W1.T, g) - T
     primal = float(np.sum(R * R) + np.dot(lam, np.abs(W1).sum(axis=1).reshape(m // g, g).sum(axis=1)))
     theta = 2.0 * R
-    grad = np.repeat(theta.T @ Z, g, axis=0)  # A* theta = P^T theta^T Z, shape (m, d)
-    row_max = np.abs(grad).max(axis=1)
-    lam_rows = np.repeat(lam, g)
-    ratio = np.divide(lam_rows, row_max, out=np.full(m, np.inf), where=row_max > 0)
-    theta = theta * min(1.0, float(ratio.min()))
+    col_max = np.abs(Z.T @ theta).max(axis=0)  # ||Z^T theta_k||_inf per group, shape (m/g,)
+    scale = np.minimum(1.0, np.divide(lam, col_max, out=np.ones_like(lam), where=col_max > 0))
+    theta = theta * scale
     dual = float(-np.sum(theta * T) - np.sum(theta * theta) / 4.0)
     return primal - dual
 
