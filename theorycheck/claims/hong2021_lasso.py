@@ -490,10 +490,5 @@ register(Claim(
         "eta = 0.25 and the slope bounds are our choices (the theorem hides its constants); "
         "the penalty uses the oracle noise level. Reconstructed: penalty placement, beta* distribution."),
     validate=_validate,
-    reference=(
-        "@inproceedings{hong2021student,\n  title={Student-Teacher Learning from Clean Inputs to Noisy Inputs},\n"
-        "  author={Hong, Guanzhe and Mao, Zhiyuan and Lin, Xiaojun and Chan, Stanley H.},\n"
-        "  booktitle={Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},\n"
-        "  year={2021}\n}"),
     tags=("lasso", "theorem"),
 ))
