@@ -175,6 +175,10 @@ def main(argv=None) -> int:
     except InputError as exc:
         print(f"theorycheck: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error of ours
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("theorycheck: interrupted; finished cells are saved, rerun the same command to resume",
               file=sys.stderr)
