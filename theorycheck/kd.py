@@ -108,8 +108,14 @@ def kd_loss(z_s, z_t, y_g, rho: float, T: float) -> float:
     """
     rho, T = _check_rho_T(rho, T)
     z_s, z_t, y_g = _check_logits("z_s", z_s), _check_logits("z_t", z_t), _check_labels(y_g)
-    ell = rho * bce_with_logits(expit(z_t / T), z_s / T) + (1.0 - rho) * bce_with_logits(y_g, z_s)
+    ell = rho * _soft_cross_entropy(z_t / T, z_s / T) + (1.0 - rho) * bce_with_logits(y_g, z_s)
     return float(np.mean(ell))
+
+
+def _soft_cross_entropy(a, b):
+    """:math:`H(\\sigma(a), \\sigma(b))` from both logits: :math:`1-\\sigma(a)` is taken as :math:`\\sigma(-a)`,
+    which keeps the loss of a confident teacher (:math:`\\sigma(a)` rounding to 1) accurate."""
+    return expit(a) * _softplus(-b) + expit(-a) * _softplus(b)
 
 
 def kd_logit_grad(z_s, z_t, y_g, rho: float, T: float):

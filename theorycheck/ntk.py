@@ -154,14 +154,26 @@ def _clip_cos(u):
     return np.clip(u, -1.0, 1.0)
 
 
-def _blocked(X, Y, fn, memory_budget, what):
-    """Evaluate ``fn(X_block, Y)`` over row blocks of X into one preallocated (n1, n2) matrix."""
+def _blocked(X, Y, fn, memory_budget, what, diag=None):
+    """Evaluate ``fn(X_block, Y)`` over row blocks of X into one preallocated (n1, n2) matrix.
+
+    ``Y is None`` means the Gram matrix of X: the result is symmetrised and its diagonal set to
+    ``diag`` (the exact :math:`\\theta=0` value). This matters: rounding leaves :math:`u=x^\\top x/\\|x\\|^2`
+    a few ulps below 1, and :math:`\\arccos` turns that into :math:`\\theta\\approx\\sqrt{2\\cdot 4\\epsilon}\\approx 4\\cdot10^{-8}`,
+    i.e. a spurious :math:`-10^{-8}` on the diagonal, larger than the usual 1e-10 jitter.
+    """
+    gram = Y is None
+    Y = X if gram else Y
     n1, n2 = X.shape[0], Y.shape[0]
     check_kernel_memory(n1, n2, memory_budget=memory_budget, what=what)
     out = np.empty((n1, n2))
     rows = max(1, BLOCK_BYTES // (8 * _TEMPS_PER_ENTRY * max(n2, 1)))
     for s in range(0, n1, rows):
         out[s:s + rows] = fn(X[s:s + rows], Y)
+    if gram:
+        out += out.T  # ufuncs buffer overlapping operands, so this in-place sum is safe
+        out *= 0.5
+        np.fill_diagonal(out, diag)
     return out
 
 
@@ -187,7 +199,7 @@ def arccos_kernel(X, Y=None, *, order: int, memory_budget=None) -> np.ndarray:
     """
     order = check_choice("order", order, (0, 1))
     X = _as_points("X", X)
-    Y = X if Y is None else _as_points("Y", Y, X.shape[1])
+    Y = None if Y is None else _as_points("Y", Y, X.shape[1])
 
     def block(Xb, Y):
         nx, ny, _, cos = _norms_and_cos(Xb, Y)
@@ -196,7 +208,8 @@ def arccos_kernel(X, Y=None, *, order: int, memory_budget=None) -> np.ndarray:
             return 1.0 - theta / np.pi
         return np.outer(nx, ny) / np.pi * (np.sqrt(1.0 - cos * cos) + (np.pi - theta) * cos)
 
-    return _blocked(X, Y, block, memory_budget, f"arc-cosine kernel k_{order}")
+    diag = np.ones(X.shape[0]) if order == 0 else np.sum(X * X, axis=1)
+    return _blocked(X, Y, block, memory_budget, f"arc-cosine kernel k_{order}", diag=diag)
 
 
 def relu_ntk(X, Y=None, *, layers: str = "both", sigma_w: float = 1.0, memory_budget=None) -> np.ndarray:
@@ -211,7 +224,8 @@ def relu_ntk(X, Y=None, *, layers: str = "both", sigma_w: float = 1.0, memory_bu
     Parameters
     ----------
     X : ndarray of shape (n1, d)
-    Y : ndarray of shape (n2, d) or None (``Y = X``)
+    Y : ndarray of shape (n2, d) or None (``Y = X``: the Gram matrix, exactly symmetric, with the
+        exact diagonal :func:`relu_ntk_diag`)
     layers : {"both", "first", "second"}, which layers are trained
     sigma_w : float > 0, standard deviation of the first-layer weights
     memory_budget : int or None, bytes
@@ -228,7 +242,7 @@ def relu_ntk(X, Y=None, *, layers: str = "both", sigma_w: float = 1.0, memory_bu
     layers = check_choice("layers", layers, LAYERS)
     sigma_w = check_real("sigma_w", sigma_w, low=0.0, low_open=True)
     X = _as_points("X", X)
-    Y = X if Y is None else _as_points("Y", Y, X.shape[1])
+    Y = None if Y is None else _as_points("Y", Y, X.shape[1])
 
     def block(Xb, Y):
         nx, ny, dots, cos = _norms_and_cos(Xb, Y)
@@ -241,7 +255,8 @@ def relu_ntk(X, Y=None, *, layers: str = "both", sigma_w: float = 1.0, memory_bu
             out += dots * (np.pi - theta) / (2 * np.pi)
         return out
 
-    return _blocked(X, Y, block, memory_budget, f"NTK ({layers} layers)")
+    return _blocked(X, Y, block, memory_budget, f"NTK ({layers} layers)",
+                    diag=relu_ntk_diag(X, layers=layers, sigma_w=sigma_w))
 
 
 def relu_ntk_diag(X, *, layers: str = "both", sigma_w: float = 1.0) -> np.ndarray:
