@@ -88,13 +88,14 @@ def test_tangent_features_are_the_gradients_of_nets_network():
         assert np.allclose(ntk.empirical_ntk(w, X, layers=layers), phi[:, cols] @ phi[:, cols].T, atol=1e-14)
 
 
-@given(n=st.integers(2, 8), d=st.integers(2, 6), seed=seeds)
-def test_empirical_ntk_converges_to_analytic_at_one_over_sqrt_m(n, d, seed):
+@given(n=st.integers(2, 8), d=st.integers(2, 6), seed=seeds, sigma_w=st.floats(0.5, 2.0),
+       beta=st.floats(0.0, 1.0))
+def test_empirical_ntk_converges_to_analytic_at_one_over_sqrt_m(n, d, seed, sigma_w, beta):
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, d))
-    K = ntk.relu_ntk(X)
+    X = ntk.augment_bias(rng.standard_normal((n, d)), beta)  # beta > 0: a trained first-layer bias
+    K = ntk.relu_ntk(X, sigma_w=sigma_w)
     for m in (512, 8192):
-        w = ntk.init_ntk_network(d, m, rng)
+        w = ntk.init_ntk_network(d + 1, m, rng, sigma_w=sigma_w)
         err = np.linalg.norm(ntk.empirical_ntk(w, X) - K)
         # the tolerance is the predicted Monte Carlo RMS (per-neuron variance / (m/2) pairs, which
         # scales as 1/sqrt(m)) times 5: the squared error is a sum of a few chi-square-like terms

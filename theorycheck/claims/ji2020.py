@@ -31,7 +31,6 @@ REFERENCE = """@inproceedings{ji2020knowledge,
   author    = {Ji, Guangda and Zhu, Zhanxing},
   booktitle = {Advances in Neural Information Processing Systems},
   volume    = {33},
-  pages     = {20823--20833},
   year      = {2020},
   note      = {arXiv:2010.10090}
 }"""
@@ -805,7 +804,7 @@ def _di_measure(params, ctx):
     order = np.argsort(rhos)
     tt_L = {k: np.mean([o["log_w"][k] for o in tt], axis=0) for k in tt[0]["log_w"]}
     tt_I = {k: [float(np.polyfit(np.log(params["n_grid_tt"]), row, 1)[0]) for row in v] for k, v in tt_L.items()}
-    big = [k for k, n in enumerate(ns[1:]) if n >= 160]
+    big = [k for k, n in enumerate(ns[:-1]) if n >= 160]  # I(n) = doubling n -> 2n, for n >= 160
     metrics = {
         "s_R_soft_rho1": _loglog_slope(ns_hard, np.maximum(R1_on_hard, floor)),
         "s_R_hard": _loglog_slope(ns_hard, np.maximum(Rh, floor)),
