@@ -590,7 +590,7 @@ class KernelGD:
     snapshots: dict
 
 
-def kernel_gradient_descent(K, grad_z: Callable, *, lr: float, steps: int, z0=None,
+def kernel_gradient_descent(K, grad_z: Callable, *, lr: float, steps: int, z0=None, coef0=None,
                             snapshots=()) -> KernelGD:
     """Gradient descent of the linearised network in function space (Lee et al. 2019; Ji & Zhu 2020,
     Corollary 2): :math:`z_{k+1}=z_k-\\eta\\,K\\,\\nabla_z\\mathcal L(z_k)`, tracked through the
@@ -609,6 +609,7 @@ def kernel_gradient_descent(K, grad_z: Callable, *, lr: float, steps: int, z0=No
     lr : float > 0
     steps : int >= 0
     z0 : ndarray of shape (n,) or None, initial outputs (0 for the antisymmetric initialisation)
+    coef0 : ndarray of shape (n,) or None, coefficients to continue from (a previous ``.coef``)
     snapshots : sequence of int, steps at which to keep a copy of the coefficients
 
     Returns
@@ -626,8 +627,8 @@ def kernel_gradient_descent(K, grad_z: Callable, *, lr: float, steps: int, z0=No
     steps = check_int("steps", steps, low=0)
     keep = {check_int("snapshots", int(s), low=0, high=steps) for s in snapshots}
     z0 = np.zeros(n) if z0 is None else np.asarray(z0, dtype=np.float64)
-    c = np.zeros(n)
-    z = z0.copy()
+    c = np.zeros(n) if coef0 is None else np.array(coef0, dtype=np.float64)
+    z = z0 + K @ c
     g = np.zeros(n)
     saved = {}
     for k in range(steps + 1):
