@@ -26,14 +26,6 @@ from .. import kd, ntk
 from ..errors import InputError, check_int, check_real
 from ..registry import Claim, Verdict, register
 
-REFERENCE = """@inproceedings{ji2020knowledge,
-  title     = {Knowledge Distillation in Wide Neural Networks: Risk Bound, Data Efficiency and Imperfect Teacher},
-  author    = {Ji, Guangda and Zhu, Zhanxing},
-  booktitle = {Advances in Neural Information Processing Systems},
-  volume    = {33},
-  year      = {2020},
-  note      = {arXiv:2010.10090}
-}"""
 
 _PAPER_NOTE = ("The paper's own experimental settings (architecture, widths, sample sizes, grids) were "
                "not recovered; every scale here uses the digest's reconstructed settings (§4).")
@@ -329,7 +321,7 @@ register(Claim(
     scale_note=("Deterministic (no random numbers). The grids and pass criteria are the digest's "
                 "reconstruction (§4a); the derivative formulas and the jump table are derived, not "
                 "quoted from the paper. " + _PAPER_NOTE),
-    validate=_el_validate, reference=REFERENCE, tags=("closed-form",),
+    validate=_el_validate, tags=("closed-form",),
 ))
 
 
@@ -544,7 +536,7 @@ register(Claim(
                 "which puts a fixed 0.03 at m = 10^4 on the edge of the sampling noise. "
                 "Smoke: widths up to 4096, two seeds, 300 steps (the kernel dynamics are already "
                 "near their limit). " + _PAPER_NOTE),
-    validate=_lin_validate, reference=REFERENCE, tags=("network", "ntk"),
+    validate=_lin_validate, tags=("network", "ntk"),
 ))
 
 
@@ -717,7 +709,7 @@ register(Claim(
     scale_note=("The theorem's conventions and all settings (d = 5, 40 centres, T = 2, rho in "
                 "{1, 0.5, 0.1, 0.01}, n = 10..1280, 20000 test points, 4 seeds) are reconstructions "
                 "(digest §2.3, §4c). " + _PAPER_NOTE),
-    validate=_risk_validate, reference=REFERENCE, tags=("ntk", "bound"),
+    validate=_risk_validate, tags=("ntk", "bound"),
 ))
 
 
@@ -962,7 +954,7 @@ register(Claim(
                 "With rho < 1 and ground-truth hard labels (rho_tt_mixed) an early-stopped teacher raises "
                 "the slope in this reconstruction (its small logits leave the label step dominant); reported "
                 "as measured. " + _PAPER_NOTE),
-    validate=_di_validate, reference=REFERENCE, tags=("ntk",),
+    validate=_di_validate, tags=("ntk",),
 ))
 
 
@@ -1186,5 +1178,5 @@ register(Claim(
                 "would fail about one run in fourteen by chance. Finite differences are Richardson-"
                 "extrapolated: the plain one-sided difference at 1e-6 has ~1e-3 truncation error here "
                 "(metric fd_plain_max_rel_err). " + _PAPER_NOTE),
-    validate=_imp_validate, reference=REFERENCE, tags=("ntk",),
+    validate=_imp_validate, tags=("ntk",),
 ))
