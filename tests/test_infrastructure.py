@@ -127,3 +127,12 @@ def test_cli_cite_prints_bibtex(capsys):
     finally:
         registry._CLAIMS.pop(claim.id, None)
     assert set(PAPERS) == {"hong2021", "ji2020", "soteacher"}
+
+
+def test_saved_cells_are_not_reused_across_run_seeds(tmp_path):
+    cells = [{"a": a} for a in range(3)]
+    seed0 = RunContext("toy.claim", seed=0, cells_dir=tmp_path).map(_toy_cell, cells)
+    ctx1 = RunContext("toy.claim", seed=1, cells_dir=tmp_path)
+    seed1 = ctx1.map(_toy_cell, cells)
+    assert ctx1.stats == {"cells_run": 3, "cells_reused": 0}
+    assert seed1 == RunContext("toy.claim", seed=1).map(_toy_cell, cells) != seed0

@@ -5,6 +5,10 @@ A cell function has the signature ``fn(cell: dict, rng: numpy.random.Generator) 
 defined at module level (it is pickled to worker processes or Dask workers). Its result must be
 JSON-serialisable (numpy arrays and scalars are converted). Results are passed through JSON even
 when computed fresh, so a reused cell and a fresh one are bit-for-bit the same.
+
+A saved cell is reused when the claim, the cell function's name, the package version, the run seed and
+the cell's parameters all match. Edits to the code that leave the version number unchanged are *not*
+detected: delete ``<out>/cells/<claim>/`` (or use a fresh ``--out``) after changing a claim's code.
 """
 
 from __future__ import annotations
@@ -89,7 +93,8 @@ class RunContext:
     def map(self, fn: CellFn, cells: list[dict], desc: str | None = None) -> list[dict]:
         """Run ``fn`` on every cell (skipping saved ones); results come back in the order of ``cells``."""
         ns = _namespace(self.claim_id, fn)
-        keys = [cell_key(ns, c) for c in cells]
+        # the run seed is part of the key: a cell saved under --seed 0 is never reused for --seed 1
+        keys = [cell_key(ns, {"run_seed": self.seed, "cell": c}) for c in cells]
         results: list[dict | None] = [None] * len(cells)
         todo = []
         for i, key in enumerate(keys):
