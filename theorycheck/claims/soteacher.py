@@ -146,6 +146,9 @@ def _measure_invariant(p, ctx):
         metrics[f"slope_m{m}"], metrics[f"slope_se_m{m}"] = slope, se
         metrics[f"gap_max_m{m}"] = max(c["gap"] for c in block)
         metrics[f"objective_gap_max_m{m}"] = max(c["objective_gap"] for c in block)
+        # optimisation gap in units of the statistical excess-risk scale s(K-1)/(2N) of the ERM itself
+        metrics[f"objective_gap_ratio_m{m}"] = max(c["objective_gap"] / (p["s"] * (p["K"] - 1) / (2 * c_N))
+                                                   for c, c_N in zip(block, np.repeat(p["N_values"], nS)))
         metrics[f"err_min_m{m}"] = float(err.mean(axis=0).min())
         _ms(metrics, f"err_largestN_m{m}", err[:, -1])
         _ms(metrics, f"memoriser_m{m}", [c["memoriser_err"] for c in block[-nS:]])
@@ -177,8 +180,10 @@ def _verdict_invariant(m, p):
     for mm in ms:
         if mm > 1:
             crit[f"erm_reaches_mle_m{mm}"] = (
-                m[f"objective_gap_max_m{mm}"] <= 1e-3,
-                f"m={mm}: trained cross-entropy minus the EM optimum {m[f'objective_gap_max_m{mm}']:.1e} <= 1e-3 nats")
+                m[f"objective_gap_ratio_m{mm}"] <= 0.1,
+                f"m={mm}: trained cross-entropy minus the EM optimum (max {m[f'objective_gap_max_m{mm}']:.1e} nats) "
+                f"is <= 0.1 of the ERM's own statistical excess-risk scale s(K-1)/(2N) in every cell "
+                f"(worst ratio {m[f'objective_gap_ratio_m{mm}']:.3f})")
         slope, se = m[f"slope_m{mm}"], m[f"slope_se_m{mm}"]
         band = 0.05 + 3 * se
         crit[f"rate_m{mm}"] = (abs(slope + 0.5) <= band,
@@ -203,29 +208,31 @@ def _figure_invariant(result, fig):
     s = result["series"]
     ax1, ax2 = fig.subplots(1, 2)
     N = np.array(s["N"], dtype=float)
-    for mm, c in zip(s["m_values"], ("C0", "C1")):
+    for mm, c in zip(s["m_values"], ("C0", "C1", "C2", "C3")):
         mean, std = np.array(s[f"err_m{mm}_mean"]), np.array(s[f"err_m{mm}_std"])
-        ax1.errorbar(N, mean, yerr=std, fmt="o-", color=c, label=f"trained ERM, m={mm}")
+        sl = result["metrics"][f"slope_m{mm}"]
+        ax1.errorbar(N, mean, yerr=std, fmt="o-", color=c, label=f"trained ERM, m={mm} (slope {sl:.2f})")
         ax1.plot(N, s[f"closed_m{mm}_mean"], "x", color=c, label=f"exact minimiser, m={mm}")
         ax1.plot(N, mean[0] * (N / N[0]) ** -0.5, ":", color=c, lw=1)
         ax1.plot(N, s[f"memoriser_m{mm}"], "--", color=c, lw=1, label=f"memoriser, m={mm}")
-        sl = result["metrics"][f"slope_m{mm}"]
-        ax1.text(N[-1], mean[-1], f" slope {sl:.2f}", color=c, fontsize=7, va="center")
     ax1.set_xscale("log")
     ax1.set_yscale("log")
+    ax1.set_xticks(N, [f"{int(n)}" for n in N])
+    ax1.minorticks_off()
     ax1.set_xlabel("training inputs N")
     ax1.set_ylabel(r"$\frac{1}{N}\sum_i\|f(x_i)-p^*(x_i)\|_1$")
-    ax1.set_title("invariant extractor: error to p* (dotted: N^-1/2)")
+    ax1.set_title("error to p* (dotted: slope -1/2)", fontsize=8)
     ax1.legend(fontsize=6)
     cheb = s["chebyshev"]
     x = np.arange(len(cheb))
     ax2.bar(x - 0.2, [c["max_err"] for c in cheb], 0.4, label=r"mean $\max_z\|\hat\pi_z-\pi_z\|_2$")
     ax2.bar(x + 0.2, [c["radius"] for c in cheb], 0.4, label=r"Chebyshev radius $\varepsilon_\delta$")
     for i, c in enumerate(cheb):
-        ax2.text(i, c["radius"], f"{c['covered']:.0%}", ha="center", va="bottom", fontsize=7)
+        ax2.text(i + 0.2, c["radius"], f"{c['covered']:.0%}", ha="center", va="bottom", fontsize=7)
     ax2.set_xticks(x, [f"world {i}" for i in x])
-    ax2.set_title(f"m=1, N={result['params']['N_chebyshev']}, delta={result['params']['delta']}: coverage")
-    ax2.legend(fontsize=6)
+    p = result["params"]
+    ax2.set_title(f"m=1, N={p['N_chebyshev']}: coverage at delta={p['delta']}", fontsize=8)
+    ax2.legend(fontsize=6, loc="center right")
 
 
 def _validate_invariant(p):
@@ -269,16 +276,16 @@ register(Claim(
         "For each N and m, train the linear head by full-batch GD (steps, erm_lr) and compare it with the "
         "exact minimiser: the label frequencies (m = 1, mean l1 gap of the predictions) or the EM maximum-"
         "likelihood mixture (m > 1, where the minimiser's predictions need not be unique: the cross-entropy "
-        "gap is compared). Fit the log-log slope of the trained error against N over all seeds (pass: within "
+        "gap is compared, and must be <= 0.1 of the ERM's statistical excess-risk scale s(K-1)/(2N)). Fit the log-log slope of the trained error against N over all seeds (pass: within "
         "0.05 + 3 SE of -1/2) and compare with the memoriser. The Chebyshev radius is checked over "
         "'resamples' training sets per world with the closed-form ERM (pass: coverage >= 1 - delta in every "
         "world), and the exact variance identity within 3 Monte Carlo SE."),
     scales={
         "smoke": {**_INV, "N_values": [150, 600, 2400], "n_seeds": 2, "N_chebyshev": 1000, "resamples": 200},
         "default": {**_INV, "N_values": [250, 500, 1000, 2000, 4000], "n_seeds": 5, "N_chebyshev": 1000,
-                    "resamples": 500},
+                    "resamples": 500, "steps": 600},
         "paper": {**_INV, "N_values": [250, 500, 1000, 2000, 4000, 8000, 16000], "n_seeds": 5,
-                  "N_chebyshev": 1000, "resamples": 2000},
+                  "N_chebyshev": 1000, "resamples": 2000, "steps": 1000},
     },
     measure=_measure_invariant, verdict=_verdict_invariant, figure=_figure_invariant,
     key_metrics=("slope_m1", "slope_m4", "chebyshev_coverage", "variance_ratio"),
@@ -370,13 +377,14 @@ def _figure_lipschitz(result, fig):
         xs = np.where(lam > 0, lam, lam[lam > 0].min() / 3 if np.any(lam > 0) else 1e-4)
         axes[1].errorbar(xs, d["acc_mean"], yerr=d["acc_std"], fmt="o-", color=c, label=f"{kind}: test accuracy")
     axes[0].set_xscale("log")
-    axes[0].set_xlabel("Lipschitz bound of the patch map (product of spectral norms)")
-    axes[0].set_ylabel(r"$\frac{1}{N}\sum_i\|f(x_i)-p^*(x_i)\|_1$")
-    axes[0].set_title("error to p* vs Lipschitz constant (labels: lambda)")
+    axes[0].set_xlabel("Lipschitz bound (product of spectral norms)")
+    axes[0].set_ylabel(r"error to $p^*$: $\frac{1}{N}\sum_i\|f(x_i)-p^*(x_i)\|_1$")
+    axes[0].set_title("error vs Lipschitz constant (labels: lambda)", fontsize=8)
     axes[0].legend(fontsize=6)
     axes[1].set_xscale("log")
-    axes[1].set_xlabel(r"$\lambda_{LR}$ (leftmost point: ERM, lambda = 0)")
-    axes[1].set_ylabel("teacher test accuracy (expected over label noise)")
+    axes[1].set_xlabel(r"$\lambda_{LR}$ (leftmost point: ERM, $\lambda=0$)")
+    axes[1].set_ylabel("teacher test accuracy")
+    axes[1].set_title("expected over the label noise", fontsize=8)
     axes[1].legend(fontsize=6)
 
 
@@ -512,7 +520,7 @@ def _figure_consistency(result, fig):
     lo = min(s["train_err_mean"]) * 0.8
     ax1.set_ylim(lo, max(np.array(s["train_err_mean"]) + np.array(s["train_err_std"])) * 1.05)
     ax1.set_ylabel(r"training-input error to $p^*$ (l1)")
-    ax1.set_title("augmentation + consistency (mean ± std over seeds)")
+    ax1.set_title("mean ± std over seeds", fontsize=8)
     ax2.bar(x, s["robust_gap_mean"], yerr=s["robust_gap_std"], color=colors)
     ax2.set_xticks(x, arms, rotation=45, ha="right", fontsize=7)
     ax2.set_ylabel(r"robustness gap $\frac{1}{N}\sum_i\|f(\gamma x_i)-f(x_i)\|_1$")
@@ -644,7 +652,7 @@ def _verdict_distill(m, p):
     q = p["quality"]
     unit = {"test_nll": "nats", "test_err": "l1", "test_acc": ""}[q]
     es = (f"vs the early-stopped standard teacher: {m['gain_vs_standard-es']:+.4f} ± "
-          f"{m['gain_vs_standard-es_se']:.4f} {unit} ({'SoTeacher better' if m['beats_early_stopped'] else 'SoTeacher NOT better'}); "
+          f"{m['gain_vs_standard-es_se']:.4f} [{unit}] ({'SoTeacher better' if m['beats_early_stopped'] else 'SoTeacher NOT better'}); "
           f"student accuracy vs standard {m['acc_gain_vs_standard']:+.4f} ± {m['acc_gain_vs_standard_se']:.4f}, "
           f"vs early-stopped {m['acc_gain_vs_standard-es']:+.4f} ± {m['acc_gain_vs_standard-es_se']:.4f}")
     for t in p.get("teacher_temperatures", []):
@@ -655,7 +663,7 @@ def _verdict_distill(m, p):
         soteacher_student_better=(
             _every_seed(m, "gain_vs_standard"),
             f"student {q} improves with the SoTeacher teacher over the standard final teacher by "
-            f"{_diff(m, 'gain_vs_standard', 4)} {unit} (needs every seed); " + es),
+            f"{_diff(m, 'gain_vs_standard', 4)} [{unit}] (needs every seed); " + es),
         quality_follows_teacher_err=(
             m["rho_difference"] > 0 and m["rho_quality_vs_teacher_err_mean"] > 0,
             f"within-seed Spearman of student quality with -(teacher training-input error to p*) "
@@ -670,27 +678,31 @@ def _verdict_distill(m, p):
 
 
 def _figure_distill(result, fig):
+    """Differences from the standard (final) teacher of the same seed: each seed is its own world, so
+    the within-seed relation is what the rank correlations measure."""
     s = result["series"]
     q = s["quality"]
-    ax1, ax2, ax3 = fig.subplots(1, 3)
-    for i, a in enumerate(s["arms"]):
-        c = f"C{i}"
-        ax1.scatter(s["teacher_train_err"][a], s[f"student_{q}"][a], color=c, label=a, s=14)
-        if a != "oracle":
-            ax2.scatter(s["teacher_test_acc"][a], s[f"student_{q}"][a], color=c, s=14)
-    ax1.set_xlabel("teacher training-input error to p*")
-    ax1.set_ylabel(f"student {q}")
-    m = result["metrics"]
-    ax1.set_title(f"rho = {m['rho_quality_vs_teacher_err_mean']:.2f}", fontsize=8)
-    ax1.legend(fontsize=6)
-    ax2.set_xlabel("teacher test accuracy")
-    ax2.set_title(f"rho = {m['rho_quality_vs_teacher_acc_mean']:.2f}", fontsize=8)
     arms = s["arms"]
-    mean = [np.mean(s["student_test_acc"][a]) for a in arms]
-    std = [np.std(s["student_test_acc"][a]) for a in arms]
-    ax3.errorbar(np.arange(len(arms)), mean, yerr=std, fmt="o")
-    ax3.set_xticks(np.arange(len(arms)), arms, rotation=45, ha="right", fontsize=7)
-    ax3.set_ylabel("student test accuracy")
+    ref = "standard"
+    ax1, ax2, ax3 = fig.subplots(1, 3)
+    d = lambda key, a: np.array(s[key][a]) - np.array(s[key][ref])  # noqa: E731
+    for i, a in enumerate(arms):
+        c = f"C{i}"
+        ax1.scatter(d("teacher_train_err", a), d(f"student_{q}", a), color=c, label=a, s=14)
+        if a != "oracle":
+            ax2.scatter(d("teacher_test_acc", a), d(f"student_{q}", a), color=c, s=14)
+    m = result["metrics"]
+    ax1.set_xlabel("teacher error to p* (train inputs)")
+    ax1.set_ylabel(f"student {q}")
+    ax1.set_title(f"minus standard teacher; rho={m['rho_quality_vs_teacher_err_mean']:.2f}", fontsize=7)
+    ax1.legend(fontsize=5)
+    ax2.set_xlabel("teacher test accuracy")
+    ax2.set_title(f"rho={m['rho_quality_vs_teacher_acc_mean']:.2f}", fontsize=7)
+    gains = [d("student_test_acc", a) for a in arms]
+    ax3.errorbar(np.arange(len(arms)), [g.mean() for g in gains], yerr=[g.std() for g in gains], fmt="o")
+    ax3.axhline(0, color="k", lw=0.5)
+    ax3.set_xticks(np.arange(len(arms)), arms, rotation=45, ha="right", fontsize=6)
+    ax3.set_ylabel("student test accuracy minus standard's")
 
 
 def _validate_distill(p):
