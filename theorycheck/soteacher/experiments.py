@@ -88,10 +88,13 @@ def teacher_cell(cell: dict, rng: np.random.Generator) -> dict:
         tcfg = _config(cell["teacher"])
         run = train_patchnet(tcfg, w, train, np.random.default_rng(cell["train_seed"]), val=val)
         versions = [("", run.params)] + ([("_es", run.best_params)] if cell.get("early_stopped") else [])
+        # the robustness gap of every arm is measured under the same augmentation (cell key
+        # ``robust_strength``, default: the teacher's own), so that arms trained without one compare
         aug = tcfg.augment if tcfg.augment != "none" else "resample"
+        strength = cell.get("robust_strength", tcfg.aug_strength)
         for tag, params in versions:
             out["teacher" + tag] = evaluation.network_metrics(params, tcfg.head, w, train, test, rng, aug=aug,
-                                                              aug_strength=tcfg.aug_strength)
+                                                              aug_strength=strength)
             if scfg is not None:
                 out["student" + tag] = _student(scfg, w, train, test, distill.network_teacher(params, tcfg.head),
                                                 cell["student_seed"])
@@ -146,6 +149,11 @@ def checkpoint_cell(cell: dict, rng: np.random.Generator) -> dict:
         return out
 
 
+def _nll(pred, y) -> float:
+    """Mean cross-entropy of labels ``y`` (N,) under predictions ``pred`` (N, K)."""
+    return float(-np.mean(np.log(np.maximum(pred[np.arange(len(pred)), y], np.finfo(np.float64).tiny))))
+
+
 def invariant_cell(cell: dict, rng: np.random.Generator) -> dict:
     """ERM with the invariant one-hot extractor (digest T1/T1'): a linear head on :math:`e_{z_j}`, head
     variant B, trained by full-batch gradient descent with :func:`theorycheck.train.sgd`.
@@ -173,10 +181,8 @@ def invariant_cell(cell: dict, rng: np.random.Generator) -> dict:
         else:
             q, _, _, _ = mixture_mle(data.Z, data.y, w.s, w.K)
         exact = q[data.Z].mean(axis=1)
-        nll = lambda p: float(-np.mean(np.log(np.maximum(p[np.arange(len(p)), data.y],  # noqa: E731
-                                                         np.finfo(np.float64).tiny))))
         return {"train_err": mf.l1_error(pred, data.pstar), "closed_err": mf.l1_error(exact, data.pstar),
-                "gap": mf.l1_error(pred, exact), "objective_gap": nll(pred) - nll(exact),
+                "gap": mf.l1_error(pred, exact), "objective_gap": _nll(pred, data.y) - _nll(exact, data.y),
                 "memoriser_err": mf.memoriser_error(data.pstar, data.y)}
 
 
