@@ -1,0 +1,219 @@
+"""Sweep cells of the SoTeacher checks: one (setting, seed) training run each, module-level so that
+:meth:`theorycheck.sweep.RunContext.map` can run them in worker processes and save them one by one.
+
+Common random numbers. A cell's dict carries ``world_seed`` and ``train_seed``, integers the claim
+draws from ``ctx.rng(seed=...)`` (so they derive from the run seed). Every arm of one seed therefore
+sees the same world, the same data, the same initialisation and the same minibatch order, and the
+paired differences between arms (SoTeacher minus standard, ...) are not swamped by seed noise. The
+cell's own generator drives what is specific to the cell (the pairs of the empirical Lipschitz
+estimate, the augmentation draws of the robustness gap).
+
+All cells limit BLAS to one thread: the matrices are tiny, and a multithreaded BLAS on a loaded
+machine runs them up to 100 times slower.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+
+from . import distill, evaluation, mixed_features as mf, patchnet
+from .invariant import chebyshev_radius, feature_label_frequencies, mixture_mle, t1_variance
+from .training import TrainConfig, train_patchnet
+
+__all__ = ["WORLD_KEYS", "make_data", "teacher_cell", "checkpoint_cell", "invariant_cell", "chebyshev_cell"]
+
+#: parameters of a cell's ``world`` dict
+WORLD_KEYS = ("s", "K", "d", "m", "sigma", "nuisance_dim", "tau", "dirichlet", "N", "N_val", "N_test")
+
+
+@contextmanager
+def _one_blas_thread():
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1):
+        yield
+
+
+def make_data(world: dict, world_seed: int):
+    """World, training, validation and test sets of a cell, all from ``world_seed``.
+
+    Returns
+    -------
+    w : MixedFeatureWorld
+    train, val, test : Sample
+    """
+    rng = np.random.default_rng(world_seed)
+    w = mf.draw_world(world["s"], world["K"], world["d"], world["m"], world["sigma"], rng,
+                      dirichlet=world["dirichlet"], nuisance_dim=world["nuisance_dim"], tau=world["tau"])
+    return w, mf.sample(w, world["N"], rng), mf.sample(w, world["N_val"], rng), mf.sample(w, world["N_test"], rng)
+
+
+def _config(d: dict) -> TrainConfig:
+    d = dict(d)
+    if "lr_decay_at" in d:
+        d["lr_decay_at"] = tuple(d["lr_decay_at"])
+    return TrainConfig(**d)
+
+
+def _student(scfg: TrainConfig, w, train, test, teacher, seed: int) -> dict:
+    run = train_patchnet(scfg, w, train, np.random.default_rng(seed), teacher=teacher)
+    return evaluation.prediction_metrics(patchnet.predict_proba(run.params, train.X, scfg.head),
+                                         patchnet.predict_proba(run.params, test.X, scfg.head), train, test)
+
+
+def teacher_cell(cell: dict, rng: np.random.Generator) -> dict:
+    """Train one teacher (or take the oracle :math:`p^*`), measure it, and optionally distil students.
+
+    Cell keys: ``world`` (dict of :data:`WORLD_KEYS`), ``world_seed``, ``train_seed``, ``teacher``
+    (TrainConfig fields, or the string ``"oracle"``), ``student`` (TrainConfig fields of the KD
+    student, or None), ``student_seed``, ``early_stopped`` (also measure, and distil from, the
+    best-validation-NLL checkpoint).
+
+    Returns
+    -------
+    dict: ``teacher`` metrics (see :func:`~theorycheck.soteacher.evaluation.network_metrics`),
+    ``student`` metrics, and ``teacher_es``/``student_es`` for the early-stopped checkpoint.
+    """
+    with _one_blas_thread():
+        w, train, val, test = make_data(cell["world"], cell["world_seed"])
+        scfg = _config(cell["student"]) if cell.get("student") else None
+        out = {}
+        if cell["teacher"] == "oracle":
+            out["teacher"] = evaluation.prediction_metrics(train.pstar, test.pstar, train, test)
+            if scfg is not None:
+                out["student"] = _student(scfg, w, train, test, distill.oracle_teacher(train.pstar),
+                                          cell["student_seed"])
+            return out
+        tcfg = _config(cell["teacher"])
+        run = train_patchnet(tcfg, w, train, np.random.default_rng(cell["train_seed"]), val=val)
+        versions = [("", run.params)] + ([("_es", run.best_params)] if cell.get("early_stopped") else [])
+        # the robustness gap of every arm is measured under the same augmentation (cell key
+        # ``robust_strength``, default: the teacher's own), so that arms trained without one compare
+        aug = tcfg.augment if tcfg.augment != "none" else "resample"
+        strength = cell.get("robust_strength", tcfg.aug_strength)
+        for tag, params in versions:
+            out["teacher" + tag] = evaluation.network_metrics(params, tcfg.head, w, train, test, rng, aug=aug,
+                                                              aug_strength=strength)
+            if scfg is not None:
+                out["student" + tag] = _student(scfg, w, train, test, distill.network_teacher(params, tcfg.head),
+                                                cell["student_seed"])
+        for tau in cell.get("temper", []):
+            # the final teacher with its output tempered, f_tau ∝ f^(1/tau): same accuracy, other error to p*
+            teacher = distill.tempered(distill.network_teacher(run.params, tcfg.head), tau)
+            out[f"teacher_T{tau:g}"] = evaluation.prediction_metrics(
+                patchnet.softmax(teacher(train.X, None)), patchnet.softmax(teacher(test.X, None)), train, test)
+            if scfg is not None:
+                out[f"student_T{tau:g}"] = _student(scfg, w, train, test, teacher, cell["student_seed"])
+        out["best_epoch"] = run.best_epoch
+        return out
+
+
+def checkpoint_cell(cell: dict, rng: np.random.Generator) -> dict:
+    """Figure-1 analogue: one standard teacher, a student distilled from every ``every``-th epoch's
+    checkpoint (cell keys as :func:`teacher_cell` plus ``every``, ``quality`` and ``eval_seeds``).
+
+    The checkpoint whose student is best is chosen with the students of ``student_seed``; the students
+    of that checkpoint and of the best-test-accuracy teacher are then trained again with each of
+    ``eval_seeds`` (metrics averaged) and compared, so that "the best student does not come from the best
+    teacher" is not an artefact of picking the maximum of noisy numbers.
+
+    Returns
+    -------
+    dict: lists over checkpoints ``epoch``, ``teacher`` (metrics), ``student`` (metrics); ``best_teacher``
+    and ``best_student`` (checkpoint indices); ``eval_best_teacher``/``eval_best_student`` (metrics of
+    the re-trained students, averaged over ``eval_seeds``).
+    """
+    with _one_blas_thread():
+        w, train, val, test = make_data(cell["world"], cell["world_seed"])
+        tcfg, scfg = _config(cell["teacher"]), _config(cell["student"])
+        run = train_patchnet(tcfg, w, train, np.random.default_rng(cell["train_seed"]), val=val,
+                             checkpoint_every=cell["every"])
+        out = {"epoch": [], "teacher": [], "student": []}
+        for epoch, params in run.checkpoints:
+            out["epoch"].append(epoch)
+            out["teacher"].append(evaluation.prediction_metrics(
+                patchnet.predict_proba(params, train.X, tcfg.head),
+                patchnet.predict_proba(params, test.X, tcfg.head), train, test))
+            out["student"].append(_student(scfg, w, train, test, distill.network_teacher(params, tcfg.head),
+                                           cell["student_seed"]))
+        sign = -1.0 if cell["quality"] in ("test_nll", "test_err") else 1.0
+        quality = [sign * st[cell["quality"]] for st in out["student"]]
+        out["best_teacher"] = int(np.argmax([t["test_acc"] for t in out["teacher"]]))
+        out["best_student"] = int(np.argmax(quality))
+        for tag in ("best_teacher", "best_student"):
+            params = run.checkpoints[out[tag]][1]
+            fresh = [_student(scfg, w, train, test, distill.network_teacher(params, tcfg.head), seed)
+                     for seed in cell["eval_seeds"]]
+            out["eval_" + tag] = {k: float(np.mean([f[k] for f in fresh])) for k in fresh[0]}
+        return out
+
+
+def _nll(pred, y) -> float:
+    """Mean cross-entropy of labels ``y`` (N,) under predictions ``pred`` (N, K)."""
+    return float(-np.mean(np.log(np.maximum(pred[np.arange(len(pred)), y], np.finfo(np.float64).tiny))))
+
+
+def invariant_cell(cell: dict, rng: np.random.Generator) -> dict:
+    """ERM with the invariant one-hot extractor (digest T1/T1'): a linear head on :math:`e_{z_j}`, head
+    variant B, trained by full-batch gradient descent with :func:`theorycheck.train.sgd`.
+
+    Cell keys: ``world`` (``s, K, d, m, sigma, dirichlet``), ``N``, ``world_seed``, ``steps``, ``lr``.
+
+    Returns
+    -------
+    dict: ``train_err`` of the trained head, ``closed_err`` of the exact minimiser (frequencies for
+    ``m = 1``, EM for ``m > 1``), ``gap`` (mean l1 distance between the two predictions on the training
+    inputs), ``objective_gap`` (trained minus exact cross-entropy), ``memoriser_err``.
+    """
+    with _one_blas_thread():
+        wd = cell["world"]
+        wrng = np.random.default_rng(cell["world_seed"])
+        w = mf.draw_world(wd["s"], wd["K"], wd["d"], wd["m"], wd["sigma"], wrng, dirichlet=wd["dirichlet"])
+        data = mf.sample(w, cell["N"], rng)
+        feats = mf.Sample(X=mf.onehot_features(data.Z, w.s), Z=data.Z, pstar=data.pstar, y=data.y)
+        cfg = TrainConfig(depth=0, head="mixture", epochs=cell["steps"], batch_size=len(data), lr=cell["lr"],
+                          momentum=0.9, weight_decay=0.0, lr_decay_at=())
+        run = train_patchnet(cfg, w, feats, rng)
+        pred = patchnet.predict_proba(run.params, feats.X, "mixture")
+        if w.m == 1:
+            q, _ = feature_label_frequencies(data.Z[:, 0], data.y, w.s, w.K)
+        else:
+            q, _, _, _ = mixture_mle(data.Z, data.y, w.s, w.K)
+        exact = q[data.Z].mean(axis=1)
+        return {"train_err": mf.l1_error(pred, data.pstar), "closed_err": mf.l1_error(exact, data.pstar),
+                "gap": mf.l1_error(pred, exact), "objective_gap": _nll(pred, data.y) - _nll(exact, data.y),
+                "memoriser_err": mf.memoriser_error(data.pstar, data.y)}
+
+
+def chebyshev_cell(cell: dict, rng: np.random.Generator) -> dict:
+    """Coverage of the Chebyshev radius (digest T1, ``m = 1``) over ``resamples`` training sets of size
+    ``N`` from one world, using the closed-form ERM :math:`\\hat\\pi_z` (which
+    :func:`invariant_cell` shows the trained head reaches).
+
+    Returns
+    -------
+    dict: ``covered`` (fraction of resamples with :math:`\\max_z\\|\\hat\\pi_z-\\pi_z\\|_2 \\le
+    \\varepsilon_\\delta`), ``radius`` (mean :math:`\\varepsilon_\\delta`), ``max_err`` (mean of the max),
+    ``variance_ratio`` and its standard error: :math:`n_z\\|\\hat\\pi_z-\\pi_z\\|^2/(1-\\|\\pi_z\\|^2)`
+    averaged over features and resamples (exactly 1 in expectation).
+    """
+    wd = cell["world"]
+    w = mf.draw_world(wd["s"], wd["K"], wd["d"], 1, wd["sigma"], np.random.default_rng(cell["world_seed"]),
+                      dirichlet=wd["dirichlet"])
+    var = t1_variance(w.label_laws)
+    covered, radius, max_err, ratios = [], [], [], []
+    for _ in range(cell["resamples"]):
+        data = mf.sample(w, cell["N"], rng)
+        freq, counts = feature_label_frequencies(data.Z[:, 0], data.y, w.s, w.K)
+        seen = counts > 0
+        err = np.linalg.norm(freq - w.label_laws, axis=1)[seen]
+        r = chebyshev_radius(w.label_laws, counts, cell["delta"])
+        covered.append(bool(err.max() <= r))
+        radius.append(r)
+        max_err.append(float(err.max()))
+        ratios.extend((counts[seen] * err ** 2 / var[seen]).tolist())
+    ratios = np.asarray(ratios)
+    return {"covered": float(np.mean(covered)), "radius": float(np.mean(radius)),
+            "max_err": float(np.mean(max_err)), "variance_ratio": float(ratios.mean()),
+            "variance_ratio_se": float(ratios.std(ddof=1) / np.sqrt(len(ratios)))}
