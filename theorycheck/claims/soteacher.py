@@ -26,13 +26,6 @@ from ..soteacher import experiments as ex
 from ..soteacher.regularisers import CR_SCHEDULES
 from ..soteacher.stats import loglog_slope, mean_std, paired, spearman
 
-REFERENCE = """@inproceedings{dong2024soteacher,
-  title     = {Toward Student-Oriented Teacher Network Training for Knowledge Distillation},
-  author    = {Dong, Chengyu and Liu, Liyuan and Shang, Jingbo},
-  booktitle = {International Conference on Learning Representations (ICLR)},
-  year      = {2024},
-  note      = {arXiv:2206.06661; code: github.com/shwinshaker/SoTeacher}
-}"""
 
 PROVENANCE = ("The paper's Sections 3-5 were not available verbatim: the data model, the definitions and "
               "the statement below are the toolkit's formalisation of them (digest notes/soteacher.md "
@@ -292,7 +285,7 @@ register(Claim(
     scale_note=("The paper's constants and norms are not recovered (Sections 3-5 unavailable); the bound "
                 "checked is the toolkit's Chebyshev form of Lemma 3.5. The world follows digest §5 (s=20, K=5). "
                 "Smoke uses 3 sizes and 2 worlds; the paper scale goes to N = 16000."),
-    validate=_validate_invariant, reference=REFERENCE, tags=("soteacher", "theory")))
+    validate=_validate_invariant, tags=("soteacher", "theory")))
 
 
 # ================================================================================================
@@ -438,7 +431,7 @@ register(Claim(
     scale_note=("Synthetic stand-in for CIFAR-100 (digest §5, s reduced to 10); the official lambda_LR = 1e-5 "
                 "is for conv nets whose entrywise-l1 conv terms are orders of magnitude larger, so the grid "
                 "here is set for the MLP. Smoke: 40 epochs, 2 seeds, the l1 regulariser at 4 strengths."),
-    validate=_validate_lipschitz, reference=REFERENCE, tags=("soteacher", "teacher")))
+    validate=_validate_lipschitz, tags=("soteacher", "teacher")))
 
 
 # ================================================================================================
@@ -571,7 +564,7 @@ register(Claim(
     key_metrics=("err_aug_mean", "train_err[aug+cr[linear]]_mean", "err_soteacher_mean", "best_schedule"),
     scale_note=("Nuisance resampling stands in for crop/flip; epochs are scaled (the step schedule starts at "
                 "50/240 of training, as in the code). Smoke: 40 epochs, 2 seeds, linear and cosine schedules only."),
-    validate=_validate_consistency, reference=REFERENCE, tags=("soteacher", "teacher")))
+    validate=_validate_consistency, tags=("soteacher", "teacher")))
 
 
 # ================================================================================================
@@ -768,7 +761,7 @@ register(Claim(
                 "this world student accuracy moves by only a few 1e-3 between realistic teachers (accuracy is "
                 "second order in the error to p*), so it is reported in the verdict text, not judged. Smoke: 40 "
                 "epochs, 3 seeds."),
-    validate=_validate_distill, reference=REFERENCE, tags=("soteacher", "distillation")))
+    validate=_validate_distill, tags=("soteacher", "distillation")))
 
 
 # ================================================================================================
@@ -892,4 +885,4 @@ register(Claim(
     scale_note=("The paper checkpoints every 10 of 240 epochs on CIFAR-100; here every 'every' epochs of a "
                 "scaled run. Student quality: expected test cross-entropy (see soteacher.distill). Smoke: 40 "
                 "epochs, a checkpoint every 8, 3 seeds."),
-    validate=_validate_checkpoints, reference=REFERENCE, tags=("soteacher", "distillation")))
+    validate=_validate_checkpoints, tags=("soteacher", "distillation")))
