@@ -1,0 +1,456 @@
+r"""Fused gradient steps for a wide two-layer ReLU student (Hong et al. 2021, Sec. 3.2 and 5.3).
+
+This is the fast, specialised path of :mod:`theorycheck.nets` for two layers: the same mathematics
+(the tests check loss and gradients against :func:`theorycheck.nets.st_loss_and_grad` in float64),
+computed with preallocated buffers, in neuron blocks small enough to stay in cache, in float32 or
+float64, on NumPy or (untested here) CuPy through one array namespace ``xp``.
+
+Objective (see :mod:`theorycheck.relu.objective`), samples as rows, :math:`Z` (N, d) noisy inputs,
+:math:`T` (N, m) teacher features, :math:`y` (N,) targets, :math:`U = Z W_1^T`, :math:`H = \mathrm{relu}(U)`,
+:math:`M = 1[U > 0]`, :math:`r = Ha - y`, :math:`D = (H - T) P^T` (pooled feature residual):
+
+.. math::
+
+   L = s\,(\beta\|r\|^2 + \lambda\|D\|_F^2), \qquad
+   G = 2s\,\big(\beta\, r a^T + \lambda\, D P\big) \odot M, \qquad
+   \nabla_{W_1} L = G^T Z, \qquad \nabla_a L = 2s\beta\, H^T r .
+
+One step therefore costs two unavoidable GEMMs (:math:`Z W_1^T` and :math:`G^T Z`, :math:`Ndm`
+multiply-adds each) plus :math:`O(Nm)` elementwise work. Layout of a step:
+
+* neuron blocks of ``block_elems / N`` neurons (whole pooling groups) bound the GEMM sizes, so each
+  GEMM call is large enough for a multithreaded BLAS while the :math:`W_1` update of a block stays in
+  cache;
+* inside a block, the elementwise work runs over row chunks of about ``chunk_elems`` entries (in L2);
+* pass 1 forms :math:`H` block by block and accumulates the output :math:`Ha` (and the pooled
+  residual when :math:`g > 1`); pass 2 turns :math:`H` into :math:`G` in place, chunk by chunk (after
+  using :math:`H` for :math:`\nabla_a` and the mask), multiplies it into :math:`Z` and updates the block.
+
+All BLAS calls go through ``xp.matmul`` (NumPy's own BLAS): calling SciPy's BLAS as well would start a
+second OpenBLAS thread pool, and two spinning pools on the same cores slow each other down badly.
+
+Row-space ("gram") method
+-------------------------
+Every gradient :math:`G^T Z` lies in the row space of :math:`Z`, so full-batch GD keeps
+:math:`W_1(t) = W_1(0) + C(t) Z` with :math:`C` of shape (m, N), and the pre-activations obey
+:math:`U \leftarrow U - \eta\, Z Z^T G`. Tracking :math:`U` and :math:`C` instead of :math:`W_1` makes the
+step cost :math:`N^2 m` instead of :math:`2Ndm`: exact (same iterates up to round-off), and cheaper
+when :math:`N < 2d`. :math:`W_1` is formed only when asked for (:meth:`TwoLayerSimulator.weights`),
+and :math:`U` is then recomputed from it so round-off does not accumulate. Full batch only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backend import get_xp, resolve_dtype, to_device, to_numpy
+from ..errors import InputError, check_choice, check_int, check_real
+from .objective import Objective
+
+__all__ = ["LossParts", "TwoLayerSimulator", "METHODS", "DEFAULT_BLOCK_ELEMS", "DEFAULT_CHUNK_ELEMS",
+           "choose_method"]
+
+#: Accepted ``method`` values: ``"primal"`` (track W1), ``"gram"`` (row space), ``"auto"``.
+METHODS = ("auto", "primal", "gram")
+#: Entries of one (rows x neurons) block: bounds the GEMM calls (2**21 float32 = 8 MiB, in L3).
+DEFAULT_BLOCK_ELEMS = 1 << 21
+#: Entries of one row chunk of the elementwise work (2**16 float32 = 256 KiB, in L2 with its scratch).
+DEFAULT_CHUNK_ELEMS = 1 << 16
+
+
+@dataclass(frozen=True)
+class LossParts:
+    """Training loss at the current parameters.
+
+    Attributes
+    ----------
+    base : float, :math:`s\\|Ha - y\\|^2` (the Eq. (1) term, unweighted)
+    feature : float, :math:`s\\|(H - T)P^T\\|_F^2` (the feature term, unweighted); NaN-free, 0 if unused
+    total : float, :math:`\\beta\\,` base + :math:`\\lambda\\,` feature
+    """
+
+    base: float
+    feature: float
+    total: float
+
+
+def choose_method(N: int, d: int, batch_size: int | None = None) -> str:
+    """``"gram"`` when full-batch and :math:`N^2 m < 2Ndm/2` (i.e. :math:`N < d`), else ``"primal"``.
+
+    The factor 1/2 leaves room for the extra elementwise pass the gram step makes; measured with
+    ``theorycheck bench relu-step --method``.
+    """
+    if batch_size is not None and batch_size < N:
+        return "primal"
+    return "gram" if N < d else "primal"
+
+
+class TwoLayerSimulator:
+    """State and preallocated buffers of one training run of :math:`f(z) = a^T\\mathrm{relu}(W_1 z)`.
+
+    Parameters
+    ----------
+    Z : array_like of shape (N, d)
+        Student inputs :math:`x_i + \\epsilon_i` (rows).
+    T : array_like of shape (N, m) or None
+        Teacher features on the clean inputs, :math:`\\mathrm{relu}(\\widetilde W_1 x_i)`; required when
+        ``objective.lam > 0``.
+    y : array_like of shape (N,)
+        Targets; required when ``objective.base_weight > 0`` (may be None otherwise).
+    W1 : array_like of shape (m, d)
+        Initial first layer (copied).
+    a : array_like of shape (m,)
+        Initial output weights :math:`W_2^T` (copied); frozen when ``objective.train_W2`` is False.
+    objective : Objective
+    backend : {"numpy", "cupy"}
+    dtype : {"float32", "float64"}
+    method : {"auto", "primal", "gram"}
+        See the module docstring; ``"auto"`` uses :func:`choose_method`.
+    batch_size : int or None
+        Largest minibatch :meth:`step` will be given (buffers are sized for it); None: full batch.
+    block_elems : int
+        Target entries of one (rows x neurons) block (bounds each GEMM call).
+    chunk_elems : int
+        Target entries of one row chunk of the elementwise work.
+
+    Notes
+    -----
+    The object owns its state; :meth:`step` updates it in place. :meth:`weights` returns host copies.
+    Not thread-safe.
+    """
+
+    def __init__(self, Z, T, y, W1, a, objective: Objective, *, backend: str = "numpy",
+                 dtype="float32", method: str = "auto", batch_size: int | None = None,
+                 block_elems: int = DEFAULT_BLOCK_ELEMS, chunk_elems: int = DEFAULT_CHUNK_ELEMS):
+        if not isinstance(objective, Objective):
+            raise InputError("objective", f"must be an Objective, got {type(objective).__name__}")
+        self.objective = objective
+        self.xp = xp = get_xp(backend)
+        self.backend = backend
+        self.dtype = dt = resolve_dtype(dtype)
+        check_choice("method", method, METHODS)
+        block_elems = check_int("block_elems", block_elems, low=1)
+        chunk_elems = check_int("chunk_elems", chunk_elems, low=1)
+
+        Zh = np.asarray(Z)
+        if Zh.ndim != 2:
+            raise InputError("Z", f"must have shape (N, d), got {Zh.shape}")
+        self.N, self.d = N, d = Zh.shape
+        W1h, ah = np.asarray(W1), np.asarray(a)
+        if W1h.ndim != 2 or W1h.shape[1] != d:
+            raise InputError("W1", f"must have shape (m, {d}), got {W1h.shape}")
+        self.m = m = W1h.shape[0]
+        if ah.shape != (m,):
+            raise InputError("a", f"must have shape ({m},), got {ah.shape}")
+        g = objective.g
+        if m % g:
+            raise InputError("g", f"must divide m={m}, got g={g}")
+        if objective.lam > 0:
+            if T is None or np.shape(T) != (N, m):
+                raise InputError("T", f"must have shape ({N}, {m}) when lam > 0, got {None if T is None else np.shape(T)}")
+        if objective.base_weight > 0:
+            if y is None or np.shape(y) != (N,):
+                raise InputError("y", f"must have shape ({N},) when base_weight > 0, got {None if y is None else np.shape(y)}")
+        for name, arr in (("Z", Zh), ("W1", W1h), ("a", ah), ("T", T), ("y", y)):
+            if arr is not None and not np.all(np.isfinite(np.asarray(arr))):
+                raise InputError(name, "contains non-finite values")
+
+        self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, low=1)
+        full_batch = self.batch_size is None or self.batch_size >= N
+        if method == "auto":
+            method = choose_method(N, d, None if full_batch else self.batch_size)
+        if method == "gram" and not full_batch:
+            raise InputError("method", "'gram' supports full-batch GD only (batch_size None or >= N)")
+        self.method = method
+
+        self.Z = to_device(xp, Zh, dt)
+        self.T = None if objective.lam == 0 else to_device(xp, np.asarray(T), dt)
+        self.y = None if objective.base_weight == 0 else to_device(xp, np.asarray(y), dt)
+        self.a = to_device(xp, ah, dt).copy()
+
+        # neuron blocks: whole pooling groups, about block_elems/N neurons each
+        nmax = N if full_batch else self.batch_size
+        target = max(1, block_elems // max(nmax, 1))
+        self.mb = mb = min(m, g * max(1, target // g))
+        self.blocks = [(j0, min(m, j0 + mb)) for j0 in range(0, m, mb)]
+
+        # row chunks of the elementwise work
+        self.chunk_rows = max(1, chunk_elems // mb)
+        cmax = min(nmax, self.chunk_rows) * mb
+
+        # buffers (allocated once; a step allocates nothing of size N*m or m*d)
+        self.H = [xp.empty((nmax, j1 - j0), dtype=dt) for j0, j1 in self.blocks]  # H, then G
+        self.Sbuf = xp.empty(cmax, dtype=dt)          # scratch: outer products
+        self.Mbuf = xp.empty(cmax, dtype=bool)        # mask 1[U > 0] of a chunk
+        # NumPy's maximum/greater against a scalar 0 take a slow broadcast loop; a zero array is 4x faster
+        self.zeros = xp.zeros(cmax, dtype=dt)
+        self.out = xp.empty(nmax, dtype=dt)
+        self.r = xp.empty(nmax, dtype=dt)
+        self.gW1_blk = xp.empty(mb * d, dtype=dt)
+        self.ga_blk = xp.empty(mb, dtype=dt)
+        self.Dp = xp.empty((nmax, m // g), dtype=dt) if (g > 1 and objective.lam > 0) else None
+        self.Tp = None
+        if self.Dp is not None:
+            self.Tp = self.T.reshape(N, m // g, g).sum(axis=2)
+        if not full_batch:
+            b = self.batch_size
+            self.Zb = xp.empty((b, d), dtype=dt)
+            self.Tb = None if self.T is None else xp.empty((b, m), dtype=dt)
+            self.Tpb = None if self.Tp is None else xp.empty((b, m // g), dtype=dt)
+            self.yb = None if self.y is None else xp.empty(b, dtype=dt)
+
+        if method == "primal":
+            self.W1 = to_device(xp, W1h, dt).copy()
+        else:
+            self.W1_0 = to_device(xp, W1h, dt).copy()
+            self.K = self.Z @ self.Z.T                       # (N, N) Gram matrix of the inputs
+            self.Ct = [xp.zeros((N, j1 - j0), dtype=dt) for j0, j1 in self.blocks]  # C^T by block
+            self.U = [xp.empty((N, j1 - j0), dtype=dt) for j0, j1 in self.blocks]
+            self._sync_U()
+
+    # ------------------------------------------------------------------ state
+    def weights(self):
+        """Current ``(W1, a)`` as host NumPy arrays of the training dtype (copies).
+
+        For the gram method :math:`W_1 = W_1(0) + C Z` is formed here and :math:`U` is re-synchronised
+        to :math:`Z W_1^T` (exact in exact arithmetic; removes accumulated round-off).
+        """
+        W1 = self._W1_device()
+        return to_numpy(W1).copy(), to_numpy(self.a).copy()
+
+    def weights_device(self):
+        """Current ``(W1, a)`` as arrays of the simulator's namespace (copies)."""
+        return self._W1_device().copy(), self.a.copy()
+
+    def _W1_device(self):
+        if self.method == "primal":
+            return self.W1
+        xp = self.xp
+        W1 = self.W1_0.copy()
+        for (j0, j1), Ct in zip(self.blocks, self.Ct):
+            W1[j0:j1] += Ct.T @ self.Z
+        self.W1_cache = W1
+        self._sync_U(W1)
+        return W1
+
+    def _sync_U(self, W1=None):
+        W1 = self.W1_0 if W1 is None else W1
+        for (j0, j1), U in zip(self.blocks, self.U):
+            self.xp.matmul(self.Z, W1[j0:j1].T, out=U)
+
+    # ------------------------------------------------------------------ the fused pass
+    def loss(self) -> LossParts:
+        """Training loss over all N samples at the current parameters (no update).
+
+        A minibatch simulator (buffers smaller than N) sums the loss over chunks of rows.
+        """
+        return self._full(want_grad=False)[0]
+
+    def loss_and_grad(self):
+        """Loss and gradients over all N samples at the current parameters (no update).
+
+        Returns
+        -------
+        parts : LossParts
+        gW1 : ndarray of shape (m, d), :math:`\\nabla_{W_1} L` (host, training dtype)
+        ga : ndarray of shape (m,), :math:`\\nabla_a L` (zeros when :math:`a` is frozen)
+        """
+        parts, gW1, ga = self._full(want_grad=True)
+        return parts, to_numpy(gW1), to_numpy(ga)
+
+    def _full(self, want_grad: bool):
+        if self.batch_size is None or self.batch_size >= self.N:
+            return self._run(update=False, want_loss=True, want_grad=want_grad)
+        # chunks of the buffer size; per-chunk values are rescaled to sums, then reduced again
+        xp, ob, B = self.xp, self.objective, self.batch_size
+        tot = {"base": 0.0, "feature": 0.0}
+        gW1 = ga = None
+        for i0 in range(0, self.N, B):
+            idx = np.arange(i0, min(self.N, i0 + B))
+            w = len(idx) if ob.reduction == "mean" else 1.0
+            parts, g1, g2 = self._run(update=False, want_loss=True, want_grad=want_grad, idx=idx)
+            tot["base"] += parts.base * w
+            tot["feature"] += parts.feature * w
+            if want_grad:
+                gW1 = g1 * w if gW1 is None else gW1 + g1 * w
+                ga = g2 * w if ga is None else ga + g2 * w
+        s = 1.0 / self.N if ob.reduction == "mean" else 1.0
+        base, feat = tot["base"] * s, tot["feature"] * s
+        parts = LossParts(base=base, feature=feat, total=ob.base_weight * base + ob.lam * feat)
+        if want_grad:
+            gW1, ga = gW1 * s, ga * s
+        return parts, gW1, ga
+
+    def step(self, lr_W1: float, lr_a: float = 0.0, idx=None, want_loss: bool = False):
+        """One (S)GD step :math:`W_1 \\leftarrow W_1 - \\eta_1\\nabla_{W_1}L`, :math:`a \\leftarrow a - \\eta_2\\nabla_a L`.
+
+        Parameters
+        ----------
+        lr_W1, lr_a : float >= 0, step sizes of the two layers (``lr_a`` ignored when frozen)
+        idx : array of int or None
+            Minibatch row indices (``None``: full batch). The loss is then the minibatch loss.
+        want_loss : bool
+            Also return the loss at the parameters *before* the step (costs one extra reduction).
+
+        Returns
+        -------
+        LossParts or None
+        """
+        return self._run(update=True, want_loss=want_loss, want_grad=False,
+                         lr=(float(lr_W1), float(lr_a)), idx=idx)[0]
+
+    def _data(self, idx):
+        """Current data views (Z, T, Tp, y, n): the full set, or a minibatch gathered into buffers."""
+        if idx is None:
+            return self.Z, self.T, self.Tp, self.y, self.N
+        xp = self.xp
+        idx = xp.asarray(idx)
+        n = int(idx.shape[0])
+        if self.batch_size is None or n > self.batch_size or n < 1:
+            raise InputError("idx", f"minibatch size must be in [1, {self.batch_size}], got {n}")
+        Zb = self.Zb[:n]
+        xp.take(self.Z, idx, axis=0, out=Zb)
+        Tb = Tpb = yb = None
+        if self.T is not None:
+            Tb = self.Tb[:n]
+            xp.take(self.T, idx, axis=0, out=Tb)
+        if self.Tp is not None:
+            Tpb = self.Tpb[:n]
+            xp.take(self.Tp, idx, axis=0, out=Tpb)
+        if self.y is not None:
+            yb = self.yb[:n]
+            xp.take(self.y, idx, axis=0, out=yb)
+        return Zb, Tb, Tpb, yb, n
+
+    def _chunks(self, n):
+        c = self.chunk_rows
+        return [(i0, min(n, i0 + c)) for i0 in range(0, n, c)]
+
+    def _buf(self, buf, shape):
+        """A C-contiguous view of the first prod(shape) entries of a flat buffer."""
+        return buf[: shape[0] * shape[1]].reshape(shape)
+
+    def _run(self, update: bool, want_loss: bool, want_grad: bool, lr=(0.0, 0.0), idx=None):
+        xp, ob, dt = self.xp, self.objective, self.dtype
+        if idx is not None and self.method == "gram":
+            raise InputError("idx", "minibatches need method='primal'")
+        Zc, Tc, Tpc, yc, n = self._data(idx)
+        g, beta, lam = ob.g, ob.base_weight, ob.lam
+        s = 1.0 / n if ob.reduction == "mean" else 1.0
+        pooled = self.Dp is not None
+        Dp = self.Dp[:n] if pooled else None
+        out, r = self.out[:n], self.r[:n]
+        feat = xp.zeros((), dtype=np.float64)   # accumulated on the device (no sync per chunk)
+        chunks = self._chunks(n)
+        train_a = ob.train_W2 and beta > 0
+
+        # ---- pass 1: H = relu(Z W1^T) by block, output H a, pooled residual (g > 1)
+        out.fill(0)
+        for k, (j0, j1) in enumerate(self.blocks):
+            mk = j1 - j0
+            Hk = self.H[k][:n]
+            if self.method == "primal":
+                xp.matmul(Zc, self.W1[j0:j1].T, out=Hk)
+                src = Hk
+            else:
+                src = self.U[k]
+            a_k = self.a[j0:j1]
+            for i0, i1 in chunks:
+                Hc = Hk[i0:i1]
+                xp.maximum(src[i0:i1], self._buf(self.zeros, Hc.shape), out=Hc)
+                if beta > 0:
+                    out[i0:i1] += Hc @ a_k
+                if pooled:
+                    Dc = Dp[i0:i1, j0 // g: j1 // g]
+                    xp.sum(Hc.reshape(i1 - i0, mk // g, g), axis=2, out=Dc)
+                    xp.subtract(Dc, Tpc[i0:i1, j0 // g: j1 // g], out=Dc)
+                    if want_loss:
+                        feat += xp.vdot(Dc, Dc)
+        if beta > 0:
+            xp.subtract(out, yc, out=r)
+            base = float(xp.vdot(r, r)) * s
+            if not math.isfinite(base):
+                raise FloatingPointError(f"training loss became {base}; lower the learning rate")
+        else:
+            base = 0.0
+
+        # ---- pass 2: G = ((beta/lam) r a^T + D P) * M, in place of H, chunk by chunk; G^T Z; updates
+        if lam > 0:
+            coef_r, scale = beta / lam, 2.0 * s * lam       # true gradient = scale * G^T Z
+        else:
+            coef_r, scale = 1.0, 2.0 * s * beta
+        rho = r * coef_r if (beta > 0 and coef_r != 1.0) else r
+        if want_grad:
+            gW1 = xp.empty((self.m, self.d), dtype=dt)
+            ga = xp.zeros(self.m, dtype=dt)
+        lr1, lr2 = lr
+        for k, (j0, j1) in enumerate(self.blocks):
+            mk = j1 - j0
+            Hk = self.H[k][:n]
+            a_k = self.a[j0:j1]
+            ga_k = self.ga_blk[:mk]
+            if train_a:
+                ga_k.fill(0)
+            for i0, i1 in chunks:
+                Gc = Hk[i0:i1]                      # holds H; becomes G
+                if train_a:
+                    ga_k += r[i0:i1] @ Gc
+                Mc = self._buf(self.Mbuf, Gc.shape)
+                xp.greater(Gc, self._buf(self.zeros, Gc.shape), out=Mc)   # 1[U > 0] = 1[H > 0]
+                if lam > 0:
+                    if pooled:   # each group's pooled residual, broadcast to its g neurons
+                        xp.copyto(Gc.reshape(i1 - i0, mk // g, g), Dp[i0:i1, j0 // g: j1 // g, None])
+                    else:
+                        xp.subtract(Gc, Tc[i0:i1, j0:j1], out=Gc)
+                        if want_loss:
+                            feat += xp.vdot(Gc, Gc)
+                    if beta > 0:
+                        Sc = self._buf(self.Sbuf, Gc.shape)
+                        xp.multiply(rho[i0:i1, None], a_k[None, :], out=Sc)
+                        xp.add(Gc, Sc, out=Gc)
+                else:
+                    xp.multiply(rho[i0:i1, None], a_k[None, :], out=Gc)
+                xp.multiply(Gc, Mc, out=Gc)
+            if train_a:
+                ga_k *= 2.0 * s * beta
+            if want_grad:
+                xp.matmul(Hk.T, Zc, out=gW1[j0:j1])
+                gW1[j0:j1] *= scale
+                if train_a:
+                    ga[j0:j1] = ga_k
+            if update:
+                if train_a and lr2 != 0.0:
+                    ga_k *= lr2
+                    a_k -= ga_k                      # a_k is a view of self.a
+                if lr1 != 0.0:
+                    self._apply_W1_update(k, j0, j1, Hk, Zc, lr1 * scale)
+
+        if not want_loss:
+            parts = None
+        else:
+            f = float(feat) * s if lam > 0 else 0.0
+            if not math.isfinite(f):
+                raise FloatingPointError(f"feature loss became {f}; lower the learning rate")
+            parts = LossParts(base=base, feature=f, total=beta * base + lam * f)
+        if want_grad:
+            return parts, gW1, ga
+        return parts, None, None
+
+    def _apply_W1_update(self, k, j0, j1, G, Zc, alpha):
+        """``W1[j0:j1] -= alpha G^T Z`` (primal) or ``U_k -= alpha K G``, ``C_k^T -= alpha G`` (gram)."""
+        xp = self.xp
+        if self.method == "primal":
+            gW = self._buf(self.gW1_blk, (j1 - j0, self.d))
+            xp.matmul(G.T, Zc, out=gW)
+            gW *= alpha
+            self.W1[j0:j1] -= gW
+        else:
+            U, Ct = self.U[k], self.Ct[k]
+            KG = xp.matmul(self.K, G)
+            KG *= alpha
+            U -= KG
+            G *= alpha
+            Ct -= G
