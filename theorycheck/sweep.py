@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import weakref
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -81,10 +82,28 @@ class RunContext:
     backend: str = "numpy"
     progress: bool = False
     stats: dict = field(default_factory=lambda: {"cells_run": 0, "cells_reused": 0})
+    _dask: "_DaskSession | None" = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         self.jobs = check_int("jobs", self.jobs, low=1)
         self.seed = check_int("seed", self.seed, low=0)
+
+    def close(self) -> None:
+        """Shut down the Dask client and LocalCluster of this context, if one was started.
+
+        A context starts them at its first Dask sweep and reuses them for the next ones (so worker
+        processes and their caches survive between the sweeps of one claim); they are also shut down
+        when the context is garbage-collected. Closing twice is harmless.
+        """
+        if self._dask is not None:
+            self._dask.close()
+            self._dask = None
+
+    def __enter__(self) -> "RunContext":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def rng(self, **params) -> np.random.Generator:
         """A generator for work outside sweeps, derived from the run seed and ``params``."""
@@ -152,24 +171,44 @@ class RunContext:
                     raise
 
     def _execute_dask(self, fn, ns, cells, index):
+        if self._dask is None:
+            self._dask = _DaskSession(self.scheduler, self.jobs)
+            weakref.finalize(self, self._dask.close)
+        client = self._dask.client
+        from dask.distributed import as_completed as dask_completed
+        futures = client.map(run_cell, [fn] * len(cells), cells, [self.seed] * len(cells),
+                             [ns] * len(cells), pure=False)
+        where = {f.key: i for f, i in zip(futures, index)}
         try:
-            from dask.distributed import Client, LocalCluster, as_completed as dask_completed
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise InputError("scheduler", "needs dask.distributed: pip install 'theorycheck[dask]'") from exc
-        cluster = None
-        if self.scheduler == "local":
-            cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            client = Client(cluster)
-        else:
-            client = Client(self.scheduler)
-        try:
-            futures = client.map(run_cell, [fn] * len(cells), cells, [self.seed] * len(cells),
-                                 [ns] * len(cells), pure=False)
-            where = {f.key: i for f, i in zip(futures, index)}
             for fut in dask_completed(futures):
                 yield where[fut.key], fut.result()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+        except BaseException:
+            client.cancel(futures)
+            self.close()  # an interrupted or failed sweep leaves no cluster behind
+            raise
+
+
+class _DaskSession:
+    """A Dask client, with the LocalCluster it started for ``scheduler="local"``."""
+
+    def __init__(self, scheduler: str, jobs: int):
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise InputError("scheduler", "needs dask.distributed: pip install 'theorycheck[dask]'") from exc
+        self.cluster = None
+        if scheduler == "local":
+            self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                        dashboard_address=None)
+            self.client = Client(self.cluster)
+        else:
+            self.client = Client(scheduler)
+        self._closed = False
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
