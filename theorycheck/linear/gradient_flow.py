@@ -171,7 +171,7 @@ def gradient_flow(weights0, X_eps, Y, teacher_hidden=None, lam: float = 0.0,
     # the matrices are small: threaded BLAS only adds synchronisation (and stalls on a busy machine)
     with threadpool_limits(limits=1, user_api="blas"):
         while True:
-            inside = record[(record > t) & (record <= t_end)]
+            inside = record[(record > t) & (record < t_end)]
             sol = solve_ivp(rhs, (t, t_end), theta, method=method, rtol=rtol, atol=atol,
                             t_eval=np.concatenate([inside, [t_end]]) if inside.size else None)
             n_chunks += 1
@@ -185,6 +185,9 @@ def gradient_flow(weights0, X_eps, Y, teacher_hidden=None, lam: float = 0.0,
                     snaps_t.append(float(tk))
                     snaps_w.append(tuple(w.copy() for w in unpack(sol.y[:, k])))
             theta, t = sol.y[:, -1], float(sol.t[-1])
+            if sol.success and np.any(record == t):
+                snaps_t.append(t)
+                snaps_w.append(tuple(w.copy() for w in unpack(theta)))
             loss, grad = loss_grad(theta)
             if (not sol.success or loss / loss0 <= loss_tol or np.linalg.norm(grad) / g0 <= grad_tol
                     or t >= t_max):

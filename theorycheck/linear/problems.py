@@ -101,13 +101,18 @@ def _gaussian(N, d, sigma, rng):
 
 
 def thm1_instance(N: int, d: int, m: int, d_y: int, sigma: float, rng: np.random.Generator,
-                  teacher_activation: str = "identity") -> Instance:
+                  teacher_activation: str = "identity", teacher_rank: int | None = None) -> Instance:
     """Theorem 1 setting: :math:`N_s < d_x`, linear ground truth, a teacher that interpolates the clean data.
 
     Targets :math:`y = Bx` with :math:`B_{ij} \\sim N(0, 1/d_x)`; :math:`x\\sim N(0, I)`,
     :math:`\\epsilon\\sim N(0,\\sigma^2 I)`. The teacher's first layer is Xavier-normal and its second
     layer is the minimum-norm solution of :math:`\\widetilde W_2 T^T = Y^T` (exact since m >= N), so
     the teacher attains zero clean training loss, i.e. minimises it (Theorem 1, assumption (ii)).
+
+    Negative control: ``teacher_rank = r < N`` gives the teacher a rank-r first layer (the Xavier
+    matrix truncated to its top r singular values), so its features have rank <= r < N and its
+    least-squares second layer cannot interpolate: assumption (ii) fails, the ST loss (2) then has
+    a positive minimum and its flow no longer interpolates the data.
 
     Parameters
     ----------
@@ -118,6 +123,7 @@ def thm1_instance(N: int, d: int, m: int, d_y: int, sigma: float, rng: np.random
     sigma : float >= 0, input-noise standard deviation
     rng : numpy.random.Generator
     teacher_activation : {"identity", "relu", "tanh"}
+    teacher_rank : int or None, rank of the teacher's first layer (None: full)
 
     Returns
     -------
@@ -132,6 +138,10 @@ def thm1_instance(N: int, d: int, m: int, d_y: int, sigma: float, rng: np.random
     B = rng.standard_normal((d_y, d)) / np.sqrt(d)
     Y = X @ B.T
     W1_t = nets.xavier_normal([d, m], rng)[0]
+    if teacher_rank is not None:
+        r = check_int("teacher_rank", teacher_rank, low=1, high=min(m, d))
+        U, s, Vt = np.linalg.svd(W1_t, full_matrices=False)
+        W1_t = (U[:, :r] * s[:r]) @ Vt[:r]
     T = teacher_features(W1_t, X, teacher_activation)
     W2_t, res = interpolating_second_layer(T, Y)
     return Instance(X, X_eps, Y, W1_t, W2_t, T, teacher_activation, res, B)
