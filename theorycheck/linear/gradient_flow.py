@@ -111,11 +111,14 @@ def gradient_flow(weights0, X_eps, Y, teacher_hidden=None, lam: float = 0.0,
     Y : ndarray of shape (N, d_y), clean targets
     teacher_hidden : ndarray of shape (N, m) or None, teacher features :math:`T` on clean inputs
     lam : float >= 0, weight of the feature term of Eq. (2)
-    activation : {"identity", "relu"}, student hidden activation (Theorem 1 needs "identity")
+    activation : {"identity", "relu"}, student hidden activation (Theorem 1 needs "identity").
+        With "relu" the right-hand side is discontinuous where a pre-activation crosses 0; the flow
+        can slide along such a kink (a Filippov solution), where adaptive integrators chatter and
+        stall, so keep ``t_max`` small for ReLU students.
     method : {"LSODA", "BDF", "Radau", "RK45", "DOP853"}, ``solve_ivp`` method
-    rtol, atol : float > 0, ``solve_ivp`` tolerances (error per step <= atol + rtol*|theta|)
-    loss_tol : float > 0, stop when loss / loss0 <= loss_tol
-    grad_tol : float > 0, stop when |grad| / |grad0| <= grad_tol
+    rtol, atol : float > 0, ``solve_ivp`` tolerances (error per step ``<= atol + rtol*abs(theta)``)
+    loss_tol : float > 0, stop when ``loss / loss0 <= loss_tol``
+    grad_tol : float > 0, stop when ``||grad|| / ||grad(0)|| <= grad_tol``
     t_first, growth, t_max : float, chunk ends t_first * growth**k, capped at t_max
     record_times : sequence of float or None, times at which to store (W_1, W_2) snapshots
 

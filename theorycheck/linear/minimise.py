@@ -71,7 +71,8 @@ class MinimiseResult:
 
 
 def end_to_end_certificate(W, X_eps, Y) -> float:
-    """Bound on :math:`\\|\\mathbf W - W^\\star\\|_F/\\|W^\\star\\|_F` from the end-to-end gradient (module docstring).
+    """Bound on :math:`\\|\\mathbf W - W^\\star\\|_F/\\|W^\\star\\|_F` from the end-to-end gradient
+    (module docstring).
 
     Parameters
     ----------
@@ -92,14 +93,86 @@ def end_to_end_certificate(W, X_eps, Y) -> float:
     return float(kappa * np.linalg.norm(G) / np.linalg.norm(G0))
 
 
+def _balanced(W1, W2) -> np.ndarray:
+    """The balanced factorisation of :math:`W_2W_1 = USV^T`: :math:`W_1 = S^{1/2}V^T`,
+    :math:`W_2 = US^{1/2}` over the top ``min(m, rank)`` directions, zero elsewhere (flattened)."""
+    m = W1.shape[0]
+    U, S, Vt = np.linalg.svd(W2 @ W1, full_matrices=False)
+    r = min(m, len(S))
+    B1, B2 = np.zeros_like(W1), np.zeros_like(W2)
+    B1[:r] = np.sqrt(S[:r])[:, None] * Vt[:r]
+    B2[:, :r] = U[:, :r] * np.sqrt(S[:r])
+    return np.concatenate([B1.ravel(), B2.ravel()])
+
+
+def _refit_second_layer(weights, X_eps, Y, activation) -> np.ndarray:
+    """Exact minimisation over :math:`W_2` for fixed :math:`W_1` (flattened result).
+
+    Both losses are linear least squares in :math:`W_2` (the feature term of (2) does not involve
+    it): :math:`W_2 = \\arg\\min \\|H W_2^T - Y\\|_F` with :math:`H = \\sigma(X_\\epsilon W_1^T)`, solved
+    by ``numpy.linalg.lstsq`` (minimum norm when H is rank-deficient). This removes the slowest
+    directions of badly conditioned cases (a near-singular :math:`W_1` makes :math:`W_2` nearly
+    undetermined for L-BFGS, whose line search cannot resolve loss changes below round-off).
+    """
+    W1 = weights[0]
+    H = nets.forward([W1, weights[1]], X_eps, activation).hidden[0]
+    W2 = np.linalg.lstsq(H, Y, rcond=None)[0].T
+    return np.concatenate([W1.ravel(), W2.ravel()])
+
+
+def _newton_polish(grad_fn, theta, steps: int):
+    """Up to ``steps`` Newton steps with a central-difference Hessian of ``grad_fn``; a step is kept
+    only when it lowers the gradient norm (see :func:`minimise_lbfgs`)."""
+    g = grad_fn(theta)
+    for _ in range(steps):
+        gnorm = np.linalg.norm(g)
+        if gnorm == 0:
+            break
+        # central differences: truncation O(h^2) and round-off O(eps/h) balance at h ~ eps^(1/3)
+        h = np.cbrt(np.finfo(float).eps) * max(1.0, float(np.max(np.abs(theta))))
+        H = np.array([(grad_fn(theta + h * e) - grad_fn(theta - h * e)) / (2 * h)
+                      for e in np.eye(theta.size)])
+        H = 0.5 * (H + H.T)
+        step = np.linalg.lstsq(H, -g, rcond=1e-12)[0]
+        # backtrack: with a singular, ill-conditioned H the full step can leave the region where the
+        # quadratic model holds; d/da |g(theta + a step)|^2 = -2 |g|^2 < 0 at a = 0, so some a works
+        for a in 0.5 ** np.arange(0, 30):
+            g_trial = grad_fn(theta + a * step)
+            if np.linalg.norm(g_trial) < gnorm:
+                break
+        else:
+            break
+        theta, g = theta + a * step, g_trial
+    return theta
+
+
 def minimise_lbfgs(weights0, X_eps, Y, teacher_hidden=None, lam: float = 0.0,
                    activation: str = "identity", *, gtol: float = 1e-13, ftol: float = 0.0,
-                   maxiter: int = 20000, maxcor: int = 30) -> MinimiseResult:
-    """Minimise Eq. (1) (``lam = 0``) or Eq. (2) over the 2-layer student's weights with L-BFGS.
+                   maxiter: int = 20000, maxcor: int = 30, newton_steps: int = 8) -> MinimiseResult:
+    """Minimise Eq. (1) (``lam = 0``) or Eq. (2) over the 2-layer student's weights with L-BFGS,
+    then polish with a few Newton steps.
 
     The objective is :math:`\\hat L(\\theta)/\\hat L(\\theta_0)` with :math:`\\hat L` the ST loss (2)
     (sums over samples) from :func:`theorycheck.nets.st_loss_and_grad`; ``gtol`` therefore bounds the
     largest entry of the gradient *relative to the initial loss*.
+
+    Why the Newton polish: L-BFGS-B's line search compares loss values, so once the remaining
+    decrease (about :math:`\\|g\\|^2/h`) falls below the round-off of the non-zero minimum,
+    :math:`\\epsilon\\hat L^\\star`, it stops ("relative reduction of f <= factr*epsmch") with a
+    gradient that can still be ~1e-5 of its start when the Hessian is badly conditioned. Newton
+    steps use gradients only: the Hessian is formed by central differences of the analytic gradient
+    and each step is the minimum-norm least-squares solution of :math:`H\\Delta = -g` (the
+    factorisation :math:`W_2W_1` has flat directions, so H is singular), halved until it lowers
+    the gradient norm. Before it, :math:`W_2` is refitted exactly for the final :math:`W_1`
+    (:func:`_refit_second_layer`; both losses are linear least squares in :math:`W_2`).
+
+    Why a rebalanced second round for the base loss: Eq. (1) for a linear student is invariant under
+    :math:`(W_1, W_2) \\to (AW_1, W_2A^{-1})`, and L-BFGS can drift along these flat directions into
+    very unbalanced, ill-conditioned factorisations (entries of :math:`W_1` ~ 1e2 while those of
+    :math:`W_2` ~ 1e-2) where it stalls. After a first run the factorisation is replaced by the
+    balanced one of the same end-to-end matrix (same loss: :func:`_balanced`) and L-BFGS is run
+    again. The ST loss is not invariant
+    (:math:`W_1` is pinned by its feature term), so it gets one run.
 
     Parameters
     ----------
@@ -111,6 +184,7 @@ def minimise_lbfgs(weights0, X_eps, Y, teacher_hidden=None, lam: float = 0.0,
     activation : {"identity", "relu"}, the student's hidden activation
     gtol, ftol : float, L-BFGS-B stopping tolerances (``scipy.optimize.minimize``)
     maxiter, maxcor : int, L-BFGS-B iteration cap and memory
+    newton_steps : int >= 0, Newton polishing steps after L-BFGS
 
     Returns
     -------
@@ -121,6 +195,7 @@ def minimise_lbfgs(weights0, X_eps, Y, teacher_hidden=None, lam: float = 0.0,
     ftol = check_real("ftol", ftol, low=0.0)
     maxiter = check_int("maxiter", maxiter, low=1)
     maxcor = check_int("maxcor", maxcor, low=1)
+    newton_steps = check_int("newton_steps", newton_steps, low=0)
     W1, W2 = (np.array(w, dtype=np.float64) for w in weights0)
     shapes = (W1.shape, W2.shape)
     split = W1.size
@@ -146,15 +221,23 @@ def minimise_lbfgs(weights0, X_eps, Y, teacher_hidden=None, lam: float = 0.0,
 
     t0 = time.perf_counter()
     # the vectors are tiny: threaded BLAS only adds synchronisation (and stalls on a busy machine)
+    options = {"gtol": gtol, "ftol": ftol, "maxiter": maxiter, "maxcor": maxcor, "maxfun": 4 * maxiter}
+    # the base loss of a linear student is invariant under (W1, W2) -> (A W1, W2 A^-1)
+    rebalance = lam == 0 and activation == "identity"
+    nit = nfev = 0
     with threadpool_limits(limits=1, user_api="blas"):
-        res = scipy.optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B",
-                                      options={"gtol": gtol, "ftol": ftol, "maxiter": maxiter,
-                                               "maxcor": maxcor, "maxfun": 4 * maxiter})
+        theta = theta0
+        for _ in range(2 if rebalance else 1):
+            res = scipy.optimize.minimize(objective, theta, jac=True, method="L-BFGS-B", options=options)
+            nit, nfev = nit + int(res.nit), nfev + int(res.nfev)
+            theta = _balanced(*unpack(res.x)) if rebalance else res.x
+        theta = _refit_second_layer(unpack(theta), X_eps, Y, activation)
+        theta = _newton_polish(lambda th: loss_grad(th)[1], theta, newton_steps)
     wall = time.perf_counter() - t0
-    weights = unpack(res.x)
-    loss, grad = loss_grad(res.x)
+    weights = unpack(theta)
+    loss, grad = loss_grad(theta)
     g0 = np.linalg.norm(grad0)
     grad_rel = float(np.linalg.norm(grad) / g0) if g0 > 0 else float("inf")
     cert = end_to_end_certificate(weights[1] @ weights[0], X_eps, Y)
     return MinimiseResult(tuple(w.copy() for w in weights), float(loss), float(loss0), grad_rel, cert,
-                          int(res.nit), int(res.nfev), bool(res.success), str(res.message), gtol, wall)
+                          nit, nfev, bool(res.success), str(res.message), gtol, wall)

@@ -64,8 +64,15 @@ def interpolating_second_layer(T, Y) -> tuple[np.ndarray, float]:
         raise InputError("m", f"must be >= N_s={T.shape[0]} for a teacher that interpolates arbitrary "
                               f"targets, got m={T.shape[1]}")
     W2_t = (np.linalg.pinv(T) @ Y).T
-    res = float(np.linalg.norm(T @ W2_t.T - Y) / max(np.linalg.norm(Y), np.finfo(float).tiny))
-    return W2_t, res
+    return W2_t, _relative_residual(T @ W2_t.T, Y)
+
+
+def _relative_residual(pred, Y) -> float:
+    """``||pred - Y||_F / ||Y||_F``, defined as the absolute residual when Y = 0 (e.g. a ReLU
+    teacher silent on every sample)."""
+    err = float(np.linalg.norm(pred - Y))
+    scale = float(np.linalg.norm(Y))
+    return err / scale if scale > 0 else err
 
 
 @dataclass(frozen=True)
@@ -200,12 +207,12 @@ def thm2_instance(N: int, d: int, m: int, d_y: int, sigma: float, rng: np.random
         if duplicate_to is not None:  # duplicated samples carry identical targets
             noise = noise[np.arange(N) % duplicate_to]
         Y = Y + noise
-    res = float(np.linalg.norm(T @ W2_t.T - Y) / np.linalg.norm(Y))
+    res = _relative_residual(T @ W2_t.T, Y)
     return Instance(X, X_eps, Y, W1_t, W2_t, T, teacher_activation, res, None)
 
 
 def scaled_init(sizes, delta: float, rng: np.random.Generator) -> list[np.ndarray]:
-    """Small initialisation of Theorem 1: :math:`W_i(0) = \\delta \\hat W_i` with :math:`\\|\\hat W_i\\|_F = 1`.
+    """Small initialisation of Theorem 1: :math:`W_i(0) = \\delta \\hat W_i`, :math:`\\|\\hat W_i\\|_F = 1`.
 
     The directions :math:`\\hat W_i` are Xavier-normal matrices normalised to unit Frobenius norm, so
     :math:`\\|W_i(0)\\|_F = \\delta` for every layer (assumption (i) with equality). Calling twice with
