@@ -15,7 +15,9 @@ Choices the paper leaves open (digest §7-8; all [OURS] unless noted):
   shared step size is held back by the stiff output layer (its curvature is about
   :math:`\tfrac{2}{\pi}(1+\sigma^2)d`, that of the first layer's feature term about
   :math:`\lambda(1+\sigma^2)`), which makes the feature term learn orders of magnitude slower.
-* Fig. 6: minibatch SGD (as the paper says) with step ``lr_frac`` / (full-batch GN curvature).
+* Fig. 6: minibatch SGD (as the paper says) with step ``lr_frac`` / (full-batch GN curvature),
+  divided by 10 after each third of the steps (the paper's own CIFAR schedule, Sec. 4.1); with a
+  constant step the SGD noise floor, largest for g = 1, hides the trend at large N.
 * Test error: the exact population error (:mod:`theorycheck.relu.population`), on a geometric
   schedule of steps; "early stopped" is the minimum over that schedule (oracle early stopping, as in
   the paper: "best testing error during training").
@@ -115,7 +117,8 @@ def _progress_printer(label: str, every_s: float):
 def run_student(Z, T, y, W_0, a_0, objective: Objective, teacher, sigma: float, *, steps: int,
                 n_eval: int, stop_tol: float | None, lr_frac: float, rng: np.random.Generator,
                 backend: str = "numpy", dtype: str = "float32", batch_size: int | None = None,
-                teacher_moment: float | None = None, progress_s: float = 0.0, label: str = "") -> dict:
+                teacher_moment: float | None = None, progress_s: float = 0.0, label: str = "",
+                lr_drops: int = 0) -> dict:
     """Train one student and return its JSON-able summary (trajectory, early-stopped and final errors).
 
     Parameters
@@ -130,6 +133,7 @@ def run_student(Z, T, y, W_0, a_0, objective: Objective, teacher, sigma: float, 
     rng : numpy.random.Generator, power-iteration start vectors and minibatch order
     teacher_moment : float, optional, :math:`\\mathbb E f_t^2` if known
     progress_s : float, print a progress line every this many seconds (0: silent)
+    lr_drops : int, step-decay drops (/10) spread evenly over ``steps`` (see ``train``)
     """
     xp = get_xp(backend)
     rows = len(Z) if batch_size is None else min(len(Z), batch_size)
@@ -137,7 +141,7 @@ def run_student(Z, T, y, W_0, a_0, objective: Objective, teacher, sigma: float, 
         return _run_student(Z, T, y, W_0, a_0, objective, teacher, sigma, xp, steps=steps, n_eval=n_eval,
                             stop_tol=stop_tol, lr_frac=lr_frac, rng=rng, backend=backend, dtype=dtype,
                             batch_size=batch_size, teacher_moment=teacher_moment, progress_s=progress_s,
-                            label=label)
+                            label=label, lr_drops=lr_drops)
 
 
 #: Below this many multiply-adds per GEMM a step runs its BLAS on one thread: thread start-up and
@@ -155,7 +159,7 @@ def _blas_threads_for(macs: int, backend: str):
 
 
 def _run_student(Z, T, y, W_0, a_0, objective, teacher, sigma, xp, *, steps, n_eval, stop_tol, lr_frac,
-                 rng, backend, dtype, batch_size, teacher_moment, progress_s, label):
+                 rng, backend, dtype, batch_size, teacher_moment, progress_s, label, lr_drops):
     sim = TwoLayerSimulator(Z, T, y, W_0, a_0, objective, backend=backend, dtype=dtype,
                             batch_size=batch_size)
     lr1, lr2, curv = step_sizes(sim, rng, lr_frac)
@@ -168,7 +172,8 @@ def _run_student(Z, T, y, W_0, a_0, objective, teacher, sigma, xp, *, steps, n_e
 
     traj = train(sim, steps=steps, lr_W1=lr1, lr_a=lr2, evaluate=evaluate,
                  eval_steps=geometric_schedule(steps, n_eval), stop_tol=stop_tol,
-                 batch_size=batch_size, rng=rng, progress=_progress_printer(label, progress_s))
+                 batch_size=batch_size, rng=rng, progress=_progress_printer(label, progress_s),
+                 lr_drops=lr_drops)
     out = traj.summary()
     out.update(lr_W1=lr1, lr_a=lr2, method=sim.method, **curv,
                seconds_per_step=(traj.seconds - traj.eval_seconds) / max(traj.final_step, 1))
@@ -193,10 +198,11 @@ def fig2_run(*, m: int, d: int, sigma: float, N: int, N_pool: int, lam_d: float,
 
 def fig6_run(*, m: int, d: int, sigma: float, N: int, N_pool: int, g: int | None, seeds, steps: int,
              n_eval: int, batch_size: int | None, stop_tol: float | None = 1e-6, lr_frac: float = 0.5,
-             backend: str = "numpy", dtype: str = "float32", rng: np.random.Generator | None = None,
-             teacher_moment: float | None = None, progress_s: float = 0.0) -> dict:
+             lr_drops: int = 2, backend: str = "numpy", dtype: str = "float32",
+             rng: np.random.Generator | None = None, teacher_moment: float | None = None,
+             progress_s: float = 0.0) -> dict:
     """One Fig. 6 student: Eq. (7) with group size ``g`` and :math:`W_2 = \\widetilde W_2` frozen, trained
-    by minibatch SGD. ``g=None`` trains on the targets only (Eq. (1) with the same frozen :math:`W_2`),
+    by minibatch SGD with ``lr_drops`` step-decay drops (/10). ``g=None`` trains on the targets only (Eq. (1) with the same frozen :math:`W_2`),
     the g-independent reference."""
     teacher, W_0, data = fig6_setup(m, d, sigma, N_pool, seeds)
     if g is None:
@@ -208,4 +214,4 @@ def fig6_run(*, m: int, d: int, sigma: float, N: int, N_pool: int, g: int | None
     return run_student(data.Z[:N], data.T[:N], data.y[:N], W_0, teacher[1], objective, teacher, sigma,
                        steps=steps, n_eval=n_eval, stop_tol=stop_tol, lr_frac=lr_frac, rng=rng,
                        backend=backend, dtype=dtype, batch_size=bs, teacher_moment=teacher_moment,
-                       progress_s=progress_s, label=f"fig6 N_s={N} g={g}")
+                       progress_s=progress_s, label=f"fig6 N_s={N} g={g}", lr_drops=lr_drops)
