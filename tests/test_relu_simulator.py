@@ -43,13 +43,16 @@ def _rounding_bound(Z, T, y, W1, a, lam, reduction):
 
 @given(N=st.integers(1, 12), d=st.integers(1, 7), m=st.integers(1, 15), lam=st.sampled_from([0.0, 0.01, 0.7, 5.0]),
        reduction=st.sampled_from(["mean", "sum"]), method=st.sampled_from(["primal", "gram"]),
-       block=st.integers(1, 60), chunk=st.integers(1, 60), seed=st.integers(0, 2**32 - 1))
-def test_fused_loss_and_gradients_equal_nets_float64(N, d, m, lam, reduction, method, block, chunk, seed):
+       block=st.integers(1, 60), chunk=st.integers(1, 60), threads=st.integers(1, 3),
+       seed=st.integers(0, 2**32 - 1))
+def test_fused_loss_and_gradients_equal_nets_float64(N, d, m, lam, reduction, method, block, chunk, threads,
+                                                     seed):
     Z, T, y, W1, a = _problem(np.random.default_rng(seed), N, d, m)
     ob = eq2(lam, reduction=reduction) if lam > 0 else eq1(reduction=reduction)
     sim = TwoLayerSimulator(Z, T, y, W1, a, ob, dtype="float64", method=method, block_elems=block,
-                            chunk_elems=chunk)
+                            chunk_elems=chunk, threads=threads)
     parts, gW, ga = sim.loss_and_grad()
+    sim.close()
     L, (gW_ref, ga_ref) = nets.st_loss_and_grad([W1, a[None, :]], Z, y[:, None], [T], lam, "relu", reduction)
     bl, bW, ba = _rounding_bound(Z, T, y, W1, a, lam, reduction)
     assert abs(parts.total - L) <= bl
@@ -62,7 +65,8 @@ def test_fused_loss_and_gradients_equal_nets_float64(N, d, m, lam, reduction, me
 def test_eq7_pooled_loss_and_gradient_equal_nets_backward(k, g, N, d, chunk, seed):
     m = k * g
     Z, T, _, W1, a = _problem(np.random.default_rng(seed), N, d, m)
-    sim = TwoLayerSimulator(Z, T, None, W1, a, eq7(g), dtype="float64", block_elems=1, chunk_elems=chunk)
+    sim = TwoLayerSimulator(Z, T, None, W1, a, eq7(g), dtype="float64", block_elems=1, chunk_elems=chunk,
+                            threads=2)
     parts, gW, ga = sim.loss_and_grad()
     fwd = nets.forward([W1, a[None, :]], Z, "relu")
     D = nets.pool(fwd.hidden[0] - T, g)
@@ -79,7 +83,7 @@ def test_eq7_pooled_loss_and_gradient_equal_nets_backward(k, g, N, d, chunk, see
 def test_steps_replay_gradient_descent_with_nets_gradients(method):
     Z, T, y, W1, a = _problem(np.random.default_rng(0), 9, 6, 11)
     sim = TwoLayerSimulator(Z, T, y, W1, a, eq2(0.3), dtype="float64", method=method, block_elems=20,
-                            chunk_elems=7)
+                            chunk_elems=7, threads=2)
     W, v = W1.copy(), a.copy()
     for _ in range(40):
         sim.step(0.05, 0.02)
@@ -123,7 +127,7 @@ def test_float32_training_tracks_float64():
 
 def test_gram_method_is_exact_and_resyncs():
     Z, T, y, W1, a = _problem(np.random.default_rng(3), 5, 20, 16)
-    assert choose_method(5, 20) == "gram" and choose_method(30, 20) == "primal"
+    assert choose_method(5, 20) == "gram" and choose_method(30, 20) == "gram" and choose_method(31, 20) == "primal"
     assert choose_method(5, 20, batch_size=2) == "primal"
     p = TwoLayerSimulator(Z, T, y, W1, a, eq2(1.0), dtype="float64", method="primal")
     g = TwoLayerSimulator(Z, T, y, W1, a, eq2(1.0), dtype="float64", method="gram")
@@ -240,3 +244,16 @@ def test_objective_and_backend_validation():
     except ImportError:
         with pytest.raises(InputError, match="CuPy"):
             get_xp("cupy")
+
+
+def test_relu_step_benchmark_reports_step_gemm_and_ratio(capsys):
+    from theorycheck import cli
+    assert cli.main(["bench", "relu-step", "--m", "40", "--d", "6", "--n", "9", "--dtype", "float64",
+                     "--repeat", "2", "--compare-methods", "--json"]) == 0
+    import json
+    res = json.loads(capsys.readouterr().out)
+    for key in ("seconds_per_step", "gemm_seconds", "ratio", "naive_ratio", "method", "dtype", "m", "d", "n",
+                "seconds_per_step_primal", "ratio_primal"):
+        assert key in res
+    assert res["method"] == "gram" and res["ratio"] > 0 and res["dtype"] == "float64"
+    assert cli.main(["bench", "relu-step", "--m", "0"]) == 2

@@ -41,6 +41,7 @@ def _parser():
     p.add_argument("--repeat", type=int, default=5, help="timed repetitions (minimum is reported)")
     p.add_argument("--block-elems", type=int, default=None, help="simulator neuron-block size (entries)")
     p.add_argument("--chunk-elems", type=int, default=None, help="simulator row-chunk size (entries)")
+    p.add_argument("--threads", type=int, default=None, help="simulator elementwise threads (default: CPUs)")
     p.add_argument("--no-naive", action="store_true", help="skip the naive NumPy step")
     p.add_argument("--compare-methods", action="store_true",
                    help="also time the other of primal/gram (gram needs nothing but N < ~d to pay off)")
@@ -90,6 +91,8 @@ def relu_step(argv) -> dict:
         kw["block_elems"] = args.block_elems
     if args.chunk_elems:
         kw["chunk_elems"] = args.chunk_elems
+    if args.threads:
+        kw["threads"] = args.threads
     sims = {}
     sim = TwoLayerSimulator(Z, T, y, W1, a, eq2(lam), backend=args.backend, dtype=dt, method=args.method, **kw)
     sims[sim.method] = sim
@@ -132,6 +135,7 @@ def relu_step(argv) -> dict:
     result = {
         "m": m, "d": d, "n": n, "dtype": dt.name, "backend": args.backend, "lam": lam,
         "method": sim.method, "block_neurons": sim.mb, "chunk_rows": sim.chunk_rows,
+        "elementwise_threads": sim.threads,
         "seconds_per_step": best[f"step_{sim.method}"],
         "gemm_seconds": gemm,
         "ratio": best[f"step_{sim.method}"] / gemm,

@@ -35,13 +35,15 @@ Every gradient :math:`G^T Z` lies in the row space of :math:`Z`, so full-batch G
 :math:`W_1(t) = W_1(0) + C(t) Z` with :math:`C` of shape (m, N), and the pre-activations obey
 :math:`U \leftarrow U - \eta\, Z Z^T G`. Tracking :math:`U` and :math:`C` instead of :math:`W_1` makes the
 step cost :math:`N^2 m` instead of :math:`2Ndm`: exact (same iterates up to round-off), and cheaper
-when :math:`N < 2d`. :math:`W_1` is formed only when asked for (:meth:`TwoLayerSimulator.weights`),
+when :math:`N < 2d` (:func:`choose_method` switches at :math:`N = 1.5d`, from measurements). :math:`W_1` is formed only when asked for (:meth:`TwoLayerSimulator.weights`),
 and :math:`U` is then recomputed from it so round-off does not accumulate. Full batch only.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,10 +57,12 @@ __all__ = ["LossParts", "TwoLayerSimulator", "METHODS", "DEFAULT_BLOCK_ELEMS", "
 
 #: Accepted ``method`` values: ``"primal"`` (track W1), ``"gram"`` (row space), ``"auto"``.
 METHODS = ("auto", "primal", "gram")
-#: Entries of one (rows x neurons) block: bounds the GEMM calls (2**21 float32 = 8 MiB, in L3).
-DEFAULT_BLOCK_ELEMS = 1 << 21
-#: Entries of one row chunk of the elementwise work (2**16 float32 = 256 KiB, in L2 with its scratch).
-DEFAULT_CHUNK_ELEMS = 1 << 16
+#: Entries of one (rows x neurons) block: bounds each GEMM call. Large on purpose: a multithreaded
+#: BLAS is efficient on big GEMMs and each call is a barrier (measured at m=20000, d=500, N=1000,
+#: float32, 2 cores: step/GEMM ratio 2.0 with blocks of 1048 neurons, 1.16 with one block).
+DEFAULT_BLOCK_ELEMS = 1 << 26
+#: Entries of one row chunk of the elementwise work (2**17 float32 = 512 KiB, in L2 with its scratch).
+DEFAULT_CHUNK_ELEMS = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -78,14 +82,17 @@ class LossParts:
 
 
 def choose_method(N: int, d: int, batch_size: int | None = None) -> str:
-    """``"gram"`` when full-batch and :math:`N^2 m < 2Ndm/2` (i.e. :math:`N < d`), else ``"primal"``.
+    """``"gram"`` for full-batch runs with :math:`N \\le 1.5\\,d`, else ``"primal"``.
 
-    The factor 1/2 leaves room for the extra elementwise pass the gram step makes; measured with
-    ``theorycheck bench relu-step --method``.
+    The gram step is one GEMM of :math:`N^2 m` multiply-adds (:math:`K G`) against the primal's two
+    of :math:`Ndm`, so the flops break even at :math:`N = 2d`; the gram step also updates
+    :math:`C`. Measured with ``theorycheck bench relu-step --compare-methods`` (m = 20000, d = 500,
+    float32, 2 cores): gram / primal time 0.11 at N = 125, 0.35 at 250, 0.61 at 500, 0.86 at 800,
+    1.18 at 1000.
     """
     if batch_size is not None and batch_size < N:
         return "primal"
-    return "gram" if N < d else "primal"
+    return "gram" if N <= 1.5 * d else "primal"
 
 
 class TwoLayerSimulator:
@@ -115,6 +122,10 @@ class TwoLayerSimulator:
         Target entries of one (rows x neurons) block (bounds each GEMM call).
     chunk_elems : int
         Target entries of one row chunk of the elementwise work.
+    threads : int or None
+        Threads for the elementwise work (NumPy backend; NumPy's ufuncs release the GIL, so row
+        chunks run in parallel while the BLAS threads are idle). None: the number of CPUs (at most
+        8) when a block has at least 2**17 entries, else 1.
 
     Notes
     -----
@@ -124,7 +135,8 @@ class TwoLayerSimulator:
 
     def __init__(self, Z, T, y, W1, a, objective: Objective, *, backend: str = "numpy",
                  dtype="float32", method: str = "auto", batch_size: int | None = None,
-                 block_elems: int = DEFAULT_BLOCK_ELEMS, chunk_elems: int = DEFAULT_CHUNK_ELEMS):
+                 block_elems: int = DEFAULT_BLOCK_ELEMS, chunk_elems: int = DEFAULT_CHUNK_ELEMS,
+                 threads: int | None = None):
         if not isinstance(objective, Objective):
             raise InputError("objective", f"must be an Objective, got {type(objective).__name__}")
         self.objective = objective
@@ -181,16 +193,23 @@ class TwoLayerSimulator:
         self.chunk_rows = max(1, chunk_elems // mb)
         cmax = min(nmax, self.chunk_rows) * mb
 
+        # elementwise threads, each with its own scratch
+        if threads is None:
+            threads = min(os.cpu_count() or 1, 8) if (xp is np and nmax * mb >= 1 << 17) else 1
+        self.threads = check_int("threads", threads, low=1) if xp is np else 1
+        self._pool = None
+
         # buffers (allocated once; a step allocates nothing of size N*m or m*d)
         self.H = [xp.empty((nmax, j1 - j0), dtype=dt) for j0, j1 in self.blocks]  # H, then G
-        self.Sbuf = xp.empty(cmax, dtype=dt)          # scratch: outer products
-        self.Mbuf = xp.empty(cmax, dtype=bool)        # mask 1[U > 0] of a chunk
-        # NumPy's maximum/greater against a scalar 0 take a slow broadcast loop; a zero array is 4x faster
-        self.zeros = xp.zeros(cmax, dtype=dt)
+        # per thread: outer-product scratch S, chunk mask M (1[U > 0]), a zero array (NumPy's
+        # maximum/greater against a scalar 0 take a slow broadcast loop; an array is 4x faster),
+        # and a partial gradient of a
+        self.ws = [{"S": xp.empty(cmax, dtype=dt), "M": xp.empty(cmax, dtype=bool),
+                    "zeros": xp.zeros(cmax, dtype=dt), "ga": xp.empty(mb, dtype=dt)}
+                   for _ in range(self.threads)]
         self.out = xp.empty(nmax, dtype=dt)
         self.r = xp.empty(nmax, dtype=dt)
         self.gW1_blk = xp.empty(mb * d, dtype=dt)
-        self.ga_blk = xp.empty(mb, dtype=dt)
         self.Dp = xp.empty((nmax, m // g), dtype=dt) if (g > 1 and objective.lam > 0) else None
         self.Tp = None
         if self.Dp is not None:
@@ -329,6 +348,32 @@ class TwoLayerSimulator:
         c = self.chunk_rows
         return [(i0, min(n, i0 + c)) for i0 in range(0, n, c)]
 
+    def _groups(self, chunks):
+        """Split the row chunks into at most ``threads`` contiguous groups of similar size."""
+        t = min(self.threads, len(chunks))
+        bounds = [round(i * len(chunks) / t) for i in range(t + 1)]
+        return [chunks[bounds[i]:bounds[i + 1]] for i in range(t)]
+
+    def _map(self, fn, groups):
+        """``fn(rows, scratch)`` for every group; in threads when there is more than one."""
+        if len(groups) == 1:
+            return [fn(groups[0], self.ws[0])]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="relu-sim")
+        futures = [self._pool.submit(fn, rows, ws) for rows, ws in zip(groups, self.ws)]
+        return [f.result() for f in futures]
+
+    def close(self):
+        """Stop the elementwise threads (also done when the simulator is garbage-collected)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __del__(self):
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=False)
+
     def _buf(self, buf, shape):
         """A C-contiguous view of the first prod(shape) entries of a flat buffer."""
         return buf[: shape[0] * shape[1]].reshape(shape)
@@ -349,6 +394,7 @@ class TwoLayerSimulator:
 
         # ---- pass 1: H = relu(Z W1^T) by block, output H a, pooled residual (g > 1)
         out.fill(0)
+        groups = self._groups(chunks)
         for k, (j0, j1) in enumerate(self.blocks):
             mk = j1 - j0
             Hk = self.H[k][:n]
@@ -358,17 +404,23 @@ class TwoLayerSimulator:
             else:
                 src = self.U[k]
             a_k = self.a[j0:j1]
-            for i0, i1 in chunks:
-                Hc = Hk[i0:i1]
-                xp.maximum(src[i0:i1], self._buf(self.zeros, Hc.shape), out=Hc)
-                if beta > 0:
-                    out[i0:i1] += Hc @ a_k
-                if pooled:
-                    Dc = Dp[i0:i1, j0 // g: j1 // g]
-                    xp.sum(Hc.reshape(i1 - i0, mk // g, g), axis=2, out=Dc)
-                    xp.subtract(Dc, Tpc[i0:i1, j0 // g: j1 // g], out=Dc)
-                    if want_loss:
-                        feat += xp.vdot(Dc, Dc)
+
+            def pass1(rows, ws, Hk=Hk, src=src, a_k=a_k, j0=j0, j1=j1, mk=mk):
+                part = xp.zeros((), dtype=np.float64)
+                for i0, i1 in rows:
+                    Hc = Hk[i0:i1]
+                    xp.maximum(src[i0:i1], self._buf(ws["zeros"], Hc.shape), out=Hc)
+                    if beta > 0:
+                        out[i0:i1] += Hc @ a_k
+                    if pooled:
+                        Dc = Dp[i0:i1, j0 // g: j1 // g]
+                        xp.sum(Hc.reshape(i1 - i0, mk // g, g), axis=2, out=Dc)
+                        xp.subtract(Dc, Tpc[i0:i1, j0 // g: j1 // g], out=Dc)
+                        if want_loss:
+                            part += xp.vdot(Dc, Dc)
+                return part
+            for part in self._map(pass1, groups):
+                feat += part
         if beta > 0:
             xp.subtract(out, yc, out=r)
             base = float(xp.vdot(r, r)) * s
@@ -391,30 +443,39 @@ class TwoLayerSimulator:
             mk = j1 - j0
             Hk = self.H[k][:n]
             a_k = self.a[j0:j1]
-            ga_k = self.ga_blk[:mk]
-            if train_a:
-                ga_k.fill(0)
-            for i0, i1 in chunks:
-                Gc = Hk[i0:i1]                      # holds H; becomes G
+
+            def pass2(rows, ws, Hk=Hk, a_k=a_k, j0=j0, j1=j1, mk=mk):
+                part = xp.zeros((), dtype=np.float64)
+                ga_k = ws["ga"][:mk]
                 if train_a:
-                    ga_k += r[i0:i1] @ Gc
-                Mc = self._buf(self.Mbuf, Gc.shape)
-                xp.greater(Gc, self._buf(self.zeros, Gc.shape), out=Mc)   # 1[U > 0] = 1[H > 0]
-                if lam > 0:
-                    if pooled:   # each group's pooled residual, broadcast to its g neurons
-                        xp.copyto(Gc.reshape(i1 - i0, mk // g, g), Dp[i0:i1, j0 // g: j1 // g, None])
+                    ga_k.fill(0)
+                for i0, i1 in rows:
+                    Gc = Hk[i0:i1]                      # holds H; becomes G
+                    if train_a:
+                        ga_k += r[i0:i1] @ Gc
+                    Mc = self._buf(ws["M"], Gc.shape)
+                    xp.greater(Gc, self._buf(ws["zeros"], Gc.shape), out=Mc)   # 1[U > 0] = 1[H > 0]
+                    if lam > 0:
+                        if pooled:   # each group's pooled residual, broadcast to its g neurons
+                            xp.copyto(Gc.reshape(i1 - i0, mk // g, g), Dp[i0:i1, j0 // g: j1 // g, None])
+                        else:
+                            xp.subtract(Gc, Tc[i0:i1, j0:j1], out=Gc)
+                            if want_loss:
+                                part += xp.vdot(Gc, Gc)
+                        if beta > 0:
+                            Sc = self._buf(ws["S"], Gc.shape)
+                            xp.multiply(rho[i0:i1, None], a_k[None, :], out=Sc)
+                            xp.add(Gc, Sc, out=Gc)
                     else:
-                        xp.subtract(Gc, Tc[i0:i1, j0:j1], out=Gc)
-                        if want_loss:
-                            feat += xp.vdot(Gc, Gc)
-                    if beta > 0:
-                        Sc = self._buf(self.Sbuf, Gc.shape)
-                        xp.multiply(rho[i0:i1, None], a_k[None, :], out=Sc)
-                        xp.add(Gc, Sc, out=Gc)
-                else:
-                    xp.multiply(rho[i0:i1, None], a_k[None, :], out=Gc)
-                xp.multiply(Gc, Mc, out=Gc)
+                        xp.multiply(rho[i0:i1, None], a_k[None, :], out=Gc)
+                    xp.multiply(Gc, Mc, out=Gc)
+                return part
+            for part in self._map(pass2, groups):
+                feat += part
             if train_a:
+                ga_k = self.ws[0]["ga"][:mk]
+                for ws in self.ws[1:len(groups)]:
+                    ga_k += ws["ga"][:mk]
                 ga_k *= 2.0 * s * beta
             if want_grad:
                 xp.matmul(Hk.T, Zc, out=gW1[j0:j1])

@@ -12,7 +12,7 @@ The data-fit term is the Eq. (1) term :math:`s\|Ha - y\|^2` when the objective h
 (2)), else the pooled feature term (Eq. (7)). Training ends when it falls below
 ``stop_tol`` times its value at zero prediction (:math:`s\|y\|^2`, resp. :math:`s\|T P^T\|_F^2`), or
 after ``steps`` steps; :attr:`Trajectory.converged` says which. The rule is checked whenever the loss
-is computed: at evaluation steps and every ``check_every`` steps.
+is computed: at evaluation steps and, for full-batch GD, every ``check_every`` steps.
 """
 
 from __future__ import annotations
@@ -133,7 +133,9 @@ def train(sim, *, steps: int, lr_W1: float, lr_a: float = 0.0, evaluate: Callabl
         Steps at which to evaluate; default ``geometric_schedule(steps, 60)``.
     stop_tol : float or None
         Zero-training-loss tolerance (module docstring); None never stops early.
-    check_every : int, how often (steps) the stopping rule is checked between evaluations
+    check_every : int
+        How often (steps) the stopping rule is checked between evaluations, full batch only; with
+        minibatches the full training loss is computed (in chunks) only at evaluation steps.
     batch_size : int or None, minibatch size (None: full batch)
     rng : numpy.random.Generator, required for minibatches (draws the epoch permutations)
     keep_weights : bool, return the final and best parameters in the trajectory
@@ -205,7 +207,7 @@ def train(sim, *, steps: int, lr_W1: float, lr_a: float = 0.0, evaluate: Callabl
     step, parts = 0, None
     while True:
         is_eval = step in eval_set
-        if is_eval or step % check_every == 0 or step == steps:
+        if is_eval or (full and step % check_every == 0) or step == steps:
             # loss and test error of the parameters after `step` updates (before the next one)
             parts = sim.loss()
             if loss0 is None:
