@@ -8,7 +8,7 @@ import pytest
 from theorycheck import cli, registry
 from theorycheck.errors import InputError, check_divides, check_real
 from theorycheck.registry import Claim, Verdict
-from theorycheck.sweep import RunContext
+from theorycheck.sweep import RunContext, cell_snapshot_path
 
 
 def _toy_cell(cell, rng):
@@ -78,6 +78,49 @@ def test_sweep_resumes_from_saved_cells(tmp_path):
     full = ctx2.map(_toy_cell, cells)
     assert full[:3] == first
     assert ctx2.stats == {"cells_run": 2, "cells_reused": 3}
+
+
+_INTERRUPT_AT = {"k": None}
+
+
+def _counting_cell(cell, rng):
+    """Counts to cell["n"], keeping its count in the cell snapshot; interrupted at _INTERRUPT_AT."""
+    snap = cell_snapshot_path()
+    start = int(snap.read_text()) if snap is not None and snap.exists() else 0
+    for k in range(start, cell["n"]):
+        if k == _INTERRUPT_AT["k"]:
+            raise KeyboardInterrupt
+        if snap is not None:
+            snap.write_text(str(k + 1))
+    return {"resumed_from": start, "draw": float(rng.standard_normal())}
+
+
+def test_interrupted_cell_resumes_from_its_snapshot_and_the_snapshot_is_removed(tmp_path):
+    cell = {"n": 10}
+    _INTERRUPT_AT["k"] = 6
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            RunContext("toy.claim", seed=0, cells_dir=tmp_path).map(_counting_cell, [cell])
+    finally:
+        _INTERRUPT_AT["k"] = None
+    assert [p.suffix for p in tmp_path.iterdir()] == [".snapshot"]
+    out = RunContext("toy.claim", seed=0, cells_dir=tmp_path).map(_counting_cell, [cell])[0]
+    fresh = RunContext("toy.claim", seed=0).map(_counting_cell, [cell])[0]
+    assert fresh["resumed_from"] == 0
+    assert out["resumed_from"] == 6
+    assert out["draw"] == fresh["draw"]  # the cell's generator does not depend on the interruption
+    assert [p.suffix for p in tmp_path.iterdir()] == [".json"]
+
+
+def test_snapshot_path_is_none_outside_a_saving_sweep():
+    assert cell_snapshot_path() is None
+    out = RunContext("toy.claim", seed=0).map(_snapshot_probe, [{}])[0]
+    assert out == {"path": None}
+
+
+def _snapshot_probe(cell, rng):
+    p = cell_snapshot_path()
+    return {"path": None if p is None else str(p)}
 
 
 def test_cli_check_writes_schema_and_exit_codes(toy_registered, tmp_path, capsys):

@@ -9,10 +9,17 @@ when computed fresh, so a reused cell and a fresh one are bit-for-bit the same.
 A saved cell is reused when the claim, the cell function's name, the package version, the run seed and
 the cell's parameters all match. Edits to the code that leave the version number unchanged are *not*
 detected: delete ``<out>/cells/<claim>/`` (or use a fresh ``--out``) after changing a claim's code.
+
+Cells that run for a long time can also save their own progress: while a cell runs,
+:func:`cell_snapshot_path` returns ``<cells_dir>/<key>.snapshot`` (``None`` when the context keeps
+nothing), a file the cell may write and read back to continue where an interrupted run stopped. The
+sweep deletes it when the cell's result is saved. On a remote Dask cluster the path is on the worker's
+file system; a cell resumes from it only if it runs there again.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import sys
@@ -29,9 +36,17 @@ from .errors import InputError, check_int
 from .seeding import cell_key, cell_rng
 from .store import atomic_write_json, to_jsonable
 
-__all__ = ["RunContext", "run_cell"]
+__all__ = ["RunContext", "run_cell", "cell_snapshot_path"]
 
 CellFn = Callable[[dict, np.random.Generator], dict]
+
+_SNAPSHOT: contextvars.ContextVar[str | None] = contextvars.ContextVar("theorycheck_snapshot", default=None)
+
+
+def cell_snapshot_path() -> Path | None:
+    """Where the running cell may keep a snapshot of its unfinished work (module docstring), or None."""
+    path = _SNAPSHOT.get()
+    return None if path is None else Path(path)
 
 
 def _namespace(claim_id: str, fn: CellFn) -> str:
@@ -39,15 +54,23 @@ def _namespace(claim_id: str, fn: CellFn) -> str:
     return f"{claim_id}|{fn.__module__}.{fn.__qualname__}|{__version__}"
 
 
-def run_cell(fn: CellFn, cell: dict, seed: int, namespace: str, blas_threads: int | None = None) -> dict:
-    """Run one cell with its derived generator; returns the JSON-normalised result."""
+def run_cell(fn: CellFn, cell: dict, seed: int, namespace: str, blas_threads: int | None = None,
+             snapshot: str | None = None) -> dict:
+    """Run one cell with its derived generator; returns the JSON-normalised result.
+
+    ``snapshot`` is the path :func:`cell_snapshot_path` returns inside the cell.
+    """
     rng = cell_rng(seed, namespace, cell)
-    if blas_threads:
-        from threadpoolctl import threadpool_limits
-        with threadpool_limits(limits=blas_threads):
+    token = _SNAPSHOT.set(snapshot)
+    try:
+        if blas_threads:
+            from threadpoolctl import threadpool_limits
+            with threadpool_limits(limits=blas_threads):
+                out = fn(dict(cell), rng)
+        else:
             out = fn(dict(cell), rng)
-    else:
-        out = fn(dict(cell), rng)
+    finally:
+        _SNAPSHOT.reset(token)
     return json.loads(json.dumps(to_jsonable(out)))
 
 
@@ -125,11 +148,13 @@ class RunContext:
                 todo.append(i)
         bar = self._bar(len(cells), len(cells) - len(todo), desc or self.claim_id)
         try:
-            for i, out in self._execute(fn, ns, [cells[i] for i in todo], todo):
+            snaps = [self._snapshot_arg(keys[i]) for i in todo]
+            for i, out in self._execute(fn, ns, [cells[i] for i in todo], todo, snaps):
                 results[i] = out
                 path = self._cell_path(keys[i])
                 if path is not None:
                     atomic_write_json(path, {"cell": cells[i], "seed": self.seed, "result": out})
+                    self._snapshot_path(keys[i]).unlink(missing_ok=True)
                 self.stats["cells_run"] += 1
                 if bar is not None:
                     bar.update(1)
@@ -142,26 +167,33 @@ class RunContext:
     def _cell_path(self, key: str) -> Path | None:
         return None if self.cells_dir is None else Path(self.cells_dir) / f"{key}.json"
 
+    def _snapshot_path(self, key: str) -> Path | None:
+        return None if self.cells_dir is None else Path(self.cells_dir) / f"{key}.snapshot"
+
+    def _snapshot_arg(self, key: str) -> str | None:
+        path = self._snapshot_path(key)
+        return None if path is None else str(path)
+
     def _bar(self, total: int, done: int, desc: str):
         if not self.progress or total == 0:
             return None
         from tqdm.auto import tqdm
         return tqdm(total=total, initial=done, desc=desc, unit="cell", file=sys.stderr, leave=False)
 
-    def _execute(self, fn, ns, cells, index):
+    def _execute(self, fn, ns, cells, index, snaps):
         if not cells:
             return
         if self.scheduler is not None:
-            yield from self._execute_dask(fn, ns, cells, index)
+            yield from self._execute_dask(fn, ns, cells, index, snaps)
         elif self.jobs == 1:
-            for i, cell in zip(index, cells):
-                yield i, run_cell(fn, cell, self.seed, ns)
+            for i, cell, snap in zip(index, cells, snaps):
+                yield i, run_cell(fn, cell, self.seed, ns, snapshot=snap)
         else:
             threads = max(1, (os.cpu_count() or 1) // self.jobs)
             ctx = get_context("forkserver") if sys.platform.startswith("linux") else get_context("spawn")
             with ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx) as pool:
-                futures = {pool.submit(run_cell, fn, c, self.seed, ns, threads): i
-                           for i, c in zip(index, cells)}
+                futures = {pool.submit(run_cell, fn, c, self.seed, ns, threads, snap): i
+                           for i, c, snap in zip(index, cells, snaps)}
                 try:
                     for fut in as_completed(futures):
                         yield futures[fut], fut.result()
@@ -170,14 +202,14 @@ class RunContext:
                         fut.cancel()
                     raise
 
-    def _execute_dask(self, fn, ns, cells, index):
+    def _execute_dask(self, fn, ns, cells, index, snaps):
         if self._dask is None:
             self._dask = _DaskSession(self.scheduler, self.jobs)
             weakref.finalize(self, self._dask.close)
         client = self._dask.client
         from dask.distributed import as_completed as dask_completed
         futures = client.map(run_cell, [fn] * len(cells), cells, [self.seed] * len(cells),
-                             [ns] * len(cells), pure=False)
+                             [ns] * len(cells), [None] * len(cells), snaps, pure=False)
         where = {f.key: i for f, i in zip(futures, index)}
         try:
             for fut in dask_completed(futures):
