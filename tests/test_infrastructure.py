@@ -137,6 +137,16 @@ def test_cli_check_writes_schema_and_exit_codes(toy_registered, tmp_path, capsys
     assert "toy.claim" in (tmp_path / "report.html").read_text()
 
 
+def test_cli_run_exits_0_with_a_failing_claim_unless_strict(toy_registered, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(registry, "list_claims", lambda paper=None: [toy_registered])
+    assert cli.main(["run", "--out", str(tmp_path), "--param", "limit=-100"]) == 0
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "1 claim(s) failed: toy.claim" in out
+    assert (tmp_path / "report.html").exists() and (tmp_path / "toy.claim.png").exists()
+    assert cli.main(["run", "--strict", "--out", str(tmp_path), "--param", "limit=-100"]) == 1
+    assert cli.main(["run", "--strict", "--out", str(tmp_path)]) == 0
+
+
 @pytest.mark.parametrize("argv, needle", [
     (["check", "no.such.claim"], "claim id"),
     (["check", "toy.claim", "--scale", "huge"], "scale"),

@@ -1,7 +1,10 @@
 """The ``theorycheck`` command. Thin: parses, calls the registry and the API, prints, sets the exit code.
 
-Exit codes: 0 all checked claims pass; 1 a claim fails; 2 bad input (one line on stderr, no
-traceback); 130 interrupted (finished sweep cells are kept; rerun the same command to resume).
+Exit codes: ``check``: 0 all checked claims pass, 1 a claim fails. ``run`` (the main job): 0 when
+every claim was measured and the figures and report were written, whatever the verdicts (a claim
+the data contradict is a finding, printed and reported, not a broken job); ``run --strict`` exits 1
+when a claim fails, as ``check`` does. Every command: 2 bad input (one line on stderr, no traceback);
+130 interrupted (finished sweep cells are kept; rerun the same command to resume).
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ def _build_parser():
         p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                        help="override a claim parameter (repeatable)")
         p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+        if name == "run":
+            p.add_argument("--strict", action="store_true", help="exit 1 when a claim fails (as check does)")
 
     p = sub.add_parser("figure", help="draw figures (PNG and PDF) from saved results")
     p.add_argument("ids", nargs="+")
@@ -133,7 +138,10 @@ def _dispatch(args) -> int:
         from .report import write_report
         path = write_report(_out(args))
         print(f"figures and report written: {path}")
-        return 1 if failed else 0
+        if failed:
+            print(f"{len(failed)} claim(s) failed: {', '.join(failed)} (see the report; "
+                  f"exit code {1 if args.strict else 0}{'' if args.strict else ', --strict makes it 1'})")
+        return 1 if failed and args.strict else 0
     if args.command == "figure":
         from .api import draw_figure, load_result
         from .registry import get_claim
