@@ -24,14 +24,6 @@ from ..linear.minimise import minimise_lbfgs
 from ..linear.problems import TEACHER_ACTIVATIONS, scaled_init, thm1_instance, thm2_instance
 from ..registry import Claim, Verdict, register
 
-REFERENCE = """@inproceedings{hong2021student,
-  title     = {Student-Teacher Learning from Clean Inputs to Noisy Inputs},
-  author    = {Hong, Guanzhe and Mao, Zhiyuan and Lin, Xiaojun and Chan, Stanley H.},
-  booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
-  pages     = {12075--12084},
-  year      = {2021}
-}"""
-
 _EPS = float(np.finfo(float).eps)
 
 
@@ -326,7 +318,6 @@ register(Claim(
         "d_x=30, N_s=10, m=20, delta down to 1e-5, 3 instances. The digest's proposal of GD "
         "until loss < 1e-20 is replaced by the ODE integration of the flow itself."),
     validate=_validate_thm1,
-    reference=REFERENCE,
     tags=("linear", "gradient-flow"),
 ))
 
@@ -610,6 +601,5 @@ register(Claim(
         "experiment for this theorem), m=4, five lambdas, 5 repetitions. The supplement's "
         "non-identity-teacher proof was not available."),
     validate=_validate_thm2,
-    reference=REFERENCE,
     tags=("linear", "closed-form"),
 ))
