@@ -5,13 +5,17 @@ fused simulator of :mod:`theorycheck.relu`.
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError, check_choice, check_int, check_real
 from ..registry import Claim, Verdict, register
 from ..relu.experiments import fig2_run, fig2_setup, fig6_run, fig6_setup, teacher_stats
+from ..store import atomic_write_json
+from ..sweep import cell_snapshot_path
 
 REFERENCE = """@inproceedings{hong2021student,
   title     = {Student-Teacher Learning from Clean Inputs to Noisy Inputs},
@@ -52,7 +56,38 @@ def _common_validate(p):
     check_real("lr_frac", p["lr_frac"], low=0.0, low_open=True)
     check_real("stop_tol", p["stop_tol"], low=0.0)
     check_real("progress_s", p["progress_s"], low=0.0)
+    check_real("snapshot_s", p["snapshot_s"], low=0.0, low_open=True)
     _check_int_list("N_s", p["N_s"])
+
+
+# ------------------------------------------------------------- within-cell resume (paper scale)
+# Each Fig. 2 / Fig. 6 cell is one training run, so the cell's snapshot file (sweep.cell_snapshot_path,
+# deleted by the sweep when the cell is saved) holds that run's state (relu.training.train). How
+# often it is written (snapshot_s) must change neither the cell's key nor its random generator, both
+# derived from the cell dict, so snapshot_s travels in a small file beside the snapshots instead.
+_SNAPSHOT_SETTINGS = "relu_snapshot_settings.json"
+_DEFAULT_SNAPSHOT_S = 300.0
+
+
+def _share_snapshot_settings(ctx, p) -> None:
+    """Write ``snapshot_s`` where the cells of ``ctx`` read it (nothing when no cells are kept)."""
+    if ctx.cells_dir is not None:
+        atomic_write_json(Path(ctx.cells_dir) / _SNAPSHOT_SETTINGS, {"snapshot_s": float(p["snapshot_s"])})
+
+
+def _cell_snapshot() -> dict:
+    """``snapshot`` and ``snapshot_s`` arguments for the running cell's training (train's docstring).
+
+    Falls back to 300 s if the settings file is not on this file system (a remote Dask worker).
+    """
+    path = cell_snapshot_path()
+    if path is None:
+        return {"snapshot": None}
+    try:
+        seconds = float(json.loads((path.parent / _SNAPSHOT_SETTINGS).read_text())["snapshot_s"])
+    except (OSError, ValueError, KeyError, TypeError):
+        seconds = _DEFAULT_SNAPSHOT_S
+    return {"snapshot": path, "snapshot_s": seconds if seconds > 0 else _DEFAULT_SNAPSHOT_S}
 
 
 # =====================================================================================  Fig. 2
@@ -62,11 +97,12 @@ def _fig2_teacher_cell(cell, rng):
 
 
 def _fig2_cell(cell, rng):
+    # one training per cell, so the cell's snapshot file is that training's (removed by the sweep)
     return fig2_run(m=cell["m"], d=cell["d"], sigma=cell["sigma"], N=cell["N_s"], N_pool=cell["N_pool"],
                     lam_d=cell["lam_d"], seeds=cell["seeds"], steps=cell["steps"], n_eval=cell["n_eval"],
                     stop_tol=cell["stop_tol"], lr_frac=cell["lr_frac"], backend=cell["backend"],
                     dtype=cell["dtype"], rng=rng, teacher_moment=cell["teacher_moment"],
-                    progress_s=cell["progress_s"])
+                    progress_s=cell["progress_s"], **_cell_snapshot())
 
 
 def _fig2_validate(p):
@@ -104,6 +140,7 @@ def _fig2_measure(params, ctx):
                 cells.append({**base_cell, "seeds": s, "N_s": N, "N_pool": max(p["N_s"]), "lam_d": lam_d,
                               "teacher_moment": stats[r]["teacher_moment"]})
                 keys.append((r, N, lam_d))
+    _share_snapshot_settings(ctx, p)
     runs = dict(zip(keys, ctx.map(_fig2_cell, cells, desc="hong2021.fig2 runs")))
 
     R = p["reps"]
@@ -209,7 +246,8 @@ def _fig2_figure(result, fig):
 
 
 _FIG2_COMMON = {"sigma": 0.5, "lr_frac": 1.0, "stop_tol": 1e-6, "fit_max": 1e-3, "margin": 0.02,
-                "mid_range": [2, 4], "dtype": "float32", "progress_s": 0.0}
+                "mid_range": [2, 4], "dtype": "float32", "progress_s": 0.0,
+                "snapshot_s": _DEFAULT_SNAPSHOT_S}
 
 register(Claim(
     id="hong2021.fig2",
@@ -249,7 +287,7 @@ register(Claim(
                     "reps": 1},
         "paper": {**_FIG2_COMMON, "m": 20000, "d": 500, "N_s": [125, 250, 500, 1000, 2000],
                   "lam_d": [1.0, 3.0, 10.0, 30.0, 100.0, 300.0], "steps": 10000, "n_eval": 40,
-                  "reps": 1, "progress_s": 60.0},
+                  "reps": 1, "progress_s": 60.0, "snapshot_s": 120.0},
     },
     measure=_fig2_measure,
     verdict=_fig2_verdict,
@@ -265,7 +303,11 @@ register(Claim(
                 "(the paper: no benefit when N_s is too small). smoke: m = 400, d = 20 (m/d = 20, the "
                 "paper's 40); default: m = 1000, d = 50; paper: the paper's sizes, meant for a GPU "
                 "(--backend cupy); on 2 CPU cores a paper-scale step at N_s = 2000 takes about a second, "
-                "so the full grid takes days; cells are saved as they finish and a rerun resumes. "
+                "so the full grid takes days; cells are saved as they finish and a rerun resumes, and "
+                "a running cell saves its training state every snapshot_s seconds (120 s at paper "
+                "scale) in <out>/cells/, so an interrupted run continues within the cell, with the "
+                "same numbers as an uninterrupted one (keep progress_s when rerunning: it is part of "
+                "the cell's key and seed; snapshot_s is not). "
                 "Losses are means (the paper's sums with lr/N). Training in float32, test errors in float64."),
     validate=_fig2_validate,
     reference=REFERENCE,
@@ -279,11 +321,13 @@ def _fig6_teacher_cell(cell, rng):
 
 
 def _fig6_cell(cell, rng):
+    # one training per cell, so the cell's snapshot file is that training's (removed by the sweep)
     return fig6_run(m=cell["m"], d=cell["d"], sigma=cell["sigma"], N=cell["N_s"], N_pool=cell["N_pool"],
                     g=cell["g"], seeds=cell["seeds"], steps=cell["steps"], n_eval=cell["n_eval"],
                     batch_size=cell["batch_size"], stop_tol=cell["stop_tol"], lr_frac=cell["lr_frac"],
                     lr_drops=cell["lr_drops"], backend=cell["backend"], dtype=cell["dtype"], rng=rng,
-                    teacher_moment=cell["teacher_moment"], progress_s=cell["progress_s"])
+                    teacher_moment=cell["teacher_moment"], progress_s=cell["progress_s"],
+                    **_cell_snapshot())
 
 
 def _fig6_validate(p):
@@ -330,6 +374,7 @@ def _fig6_measure(params, ctx):
                 cells.append({**base_cell, "seeds": s, "N_s": N, "N_pool": max(p["N_s"]), "g": g,
                               "teacher_moment": stats[r]["teacher_moment"]})
                 keys.append((r, N, g))
+    _share_snapshot_settings(ctx, p)
     runs = dict(zip(keys, ctx.map(_fig6_cell, cells, desc="hong2021.fig6 runs")))
     R = p["reps"]
     mean = lambda f, N, g: float(np.mean([runs[(r, N, g)][f] for r in range(R)]))  # noqa: E731
@@ -396,7 +441,8 @@ def _fig6_figure(result, fig):
 
 
 _FIG6_COMMON = {"sigma": 0.3, "lr_frac": 0.5, "lr_drops": 2, "stop_tol": 1e-6, "batch_size": 16, "rho_min": 0.6,
-                "growth_min": 0.25, "min_N_over_d": 4.0, "dtype": "float32", "progress_s": 0.0}
+                "growth_min": 0.25, "min_N_over_d": 4.0, "dtype": "float32", "progress_s": 0.0,
+                "snapshot_s": _DEFAULT_SNAPSHOT_S}
 
 register(Claim(
     id="hong2021.fig6",
@@ -430,7 +476,7 @@ register(Claim(
                     "g": [1, 2, 5, 10, 25, 50, 100, 250, 500], "steps": 4000, "n_eval": 25, "reps": 1},
         "paper": {**_FIG6_COMMON, "m": 20000, "d": 500, "N_s": [500, 1000, 2000, 4000],
                   "g": [1, 2, 5, 10, 50, 100, 500, 1000], "steps": 20000, "n_eval": 30, "reps": 1,
-                  "progress_s": 60.0},
+                  "progress_s": 60.0, "snapshot_s": 120.0},
     },
     measure=_fig6_measure,
     verdict=_fig6_verdict,
@@ -444,8 +490,12 @@ register(Claim(
                 "0.83..1.0 at 8d; the error rises steeply from g = 1 to g ~ 10 and then levels off near "
                 "the targets-only error, so the rank correlation over the plateau is noisy (hence "
                 "rho_min = 0.6 with 8-9 values of g, plus the two other criteria). smoke: m = 400, d = 20; default: m = 1000, "
-                "d = 50; paper: the paper's sizes, meant for a GPU (--backend cupy), resumable by cell on "
-                "CPU. Training in float32 (mean losses), test errors exact in float64."),
+                "d = 50; paper: the paper's sizes, meant for a GPU (--backend cupy); on CPU resumable by "
+                "cell and within a cell (the training state is saved every snapshot_s seconds, 120 s at "
+                "paper scale, and a rerun continues from it with the same numbers as an uninterrupted "
+                "run; keep progress_s when rerunning: it is part of the cell's key and seed, snapshot_s is "
+                "not). "
+                "Training in float32 (mean losses), test errors exact in float64."),
     validate=_fig6_validate,
     reference=REFERENCE,
 ))

@@ -118,7 +118,7 @@ def run_student(Z, T, y, W_0, a_0, objective: Objective, teacher, sigma: float, 
                 n_eval: int, stop_tol: float | None, lr_frac: float, rng: np.random.Generator,
                 backend: str = "numpy", dtype: str = "float32", batch_size: int | None = None,
                 teacher_moment: float | None = None, progress_s: float = 0.0, label: str = "",
-                lr_drops: int = 0) -> dict:
+                lr_drops: int = 0, snapshot=None, snapshot_s: float = 300.0) -> dict:
     """Train one student and return its JSON-able summary (trajectory, early-stopped and final errors).
 
     Parameters
@@ -134,6 +134,11 @@ def run_student(Z, T, y, W_0, a_0, objective: Objective, teacher, sigma: float, 
     teacher_moment : float, optional, :math:`\\mathbb E f_t^2` if known
     progress_s : float, print a progress line every this many seconds (0: silent)
     lr_drops : int, step-decay drops (/10) spread evenly over ``steps`` (see ``train``)
+    snapshot : path or None
+        Snapshot file of the training run (resume after an interruption, bit for bit; see
+        :func:`~theorycheck.relu.training.train`). Everything before training (setup, step sizes) is
+        recomputed from the same seeds and generator, so it is the same on resume.
+    snapshot_s : float, seconds between snapshots
     """
     xp = get_xp(backend)
     rows = len(Z) if batch_size is None else min(len(Z), batch_size)
@@ -141,7 +146,7 @@ def run_student(Z, T, y, W_0, a_0, objective: Objective, teacher, sigma: float, 
         return _run_student(Z, T, y, W_0, a_0, objective, teacher, sigma, xp, steps=steps, n_eval=n_eval,
                             stop_tol=stop_tol, lr_frac=lr_frac, rng=rng, backend=backend, dtype=dtype,
                             batch_size=batch_size, teacher_moment=teacher_moment, progress_s=progress_s,
-                            label=label, lr_drops=lr_drops)
+                            label=label, lr_drops=lr_drops, snapshot=snapshot, snapshot_s=snapshot_s)
 
 
 #: Below this many multiply-adds per GEMM a step runs its BLAS on one thread: thread start-up and
@@ -159,7 +164,8 @@ def _blas_threads_for(macs: int, backend: str):
 
 
 def _run_student(Z, T, y, W_0, a_0, objective, teacher, sigma, xp, *, steps, n_eval, stop_tol, lr_frac,
-                 rng, backend, dtype, batch_size, teacher_moment, progress_s, label, lr_drops):
+                 rng, backend, dtype, batch_size, teacher_moment, progress_s, label, lr_drops, snapshot,
+                 snapshot_s):
     sim = TwoLayerSimulator(Z, T, y, W_0, a_0, objective, backend=backend, dtype=dtype,
                             batch_size=batch_size)
     lr1, lr2, curv = step_sizes(sim, rng, lr_frac)
@@ -173,7 +179,7 @@ def _run_student(Z, T, y, W_0, a_0, objective, teacher, sigma, xp, *, steps, n_e
     traj = train(sim, steps=steps, lr_W1=lr1, lr_a=lr2, evaluate=evaluate,
                  eval_steps=geometric_schedule(steps, n_eval), stop_tol=stop_tol,
                  batch_size=batch_size, rng=rng, progress=_progress_printer(label, progress_s),
-                 lr_drops=lr_drops)
+                 lr_drops=lr_drops, snapshot=snapshot, snapshot_s=snapshot_s)
     out = traj.summary()
     out.update(lr_W1=lr1, lr_a=lr2, method=sim.method, **curv,
                seconds_per_step=(traj.seconds - traj.eval_seconds) / max(traj.final_step, 1))
@@ -183,9 +189,11 @@ def _run_student(Z, T, y, W_0, a_0, objective, teacher, sigma, xp, *, steps, n_e
 def fig2_run(*, m: int, d: int, sigma: float, N: int, N_pool: int, lam_d: float, seeds, steps: int,
              n_eval: int, stop_tol: float | None = 1e-6, lr_frac: float = 1.0, backend: str = "numpy",
              dtype: str = "float32", rng: np.random.Generator | None = None,
-             teacher_moment: float | None = None, progress_s: float = 0.0) -> dict:
+             teacher_moment: float | None = None, progress_s: float = 0.0, snapshot=None,
+             snapshot_s: float = 300.0) -> dict:
     """One Fig. 2 student: Eq. (2) with :math:`\\lambda = ` ``lam_d / d`` (``lam_d = 0``: the base loss
-    Eq. (1)), full-batch GD, both layers trained, on the first ``N`` samples of the pool."""
+    Eq. (1)), full-batch GD, both layers trained, on the first ``N`` samples of the pool.
+    ``snapshot``, ``snapshot_s``: resume file of the training run (see :func:`run_student`)."""
     teacher, (W_0, a_0), data = fig2_setup(m, d, sigma, N_pool, seeds)
     lam = float(lam_d) / d
     objective = eq2(lam) if lam > 0 else eq1()
@@ -193,17 +201,19 @@ def fig2_run(*, m: int, d: int, sigma: float, N: int, N_pool: int, lam_d: float,
     return run_student(data.Z[:N], data.T[:N], data.y[:N], W_0, a_0, objective, teacher, sigma,
                        steps=steps, n_eval=n_eval, stop_tol=stop_tol, lr_frac=lr_frac, rng=rng,
                        backend=backend, dtype=dtype, teacher_moment=teacher_moment,
-                       progress_s=progress_s, label=f"fig2 N_s={N} lam_d={lam_d:g}")
+                       progress_s=progress_s, label=f"fig2 N_s={N} lam_d={lam_d:g}", snapshot=snapshot,
+                       snapshot_s=snapshot_s)
 
 
 def fig6_run(*, m: int, d: int, sigma: float, N: int, N_pool: int, g: int | None, seeds, steps: int,
              n_eval: int, batch_size: int | None, stop_tol: float | None = 1e-6, lr_frac: float = 0.5,
              lr_drops: int = 2, backend: str = "numpy", dtype: str = "float32",
              rng: np.random.Generator | None = None, teacher_moment: float | None = None,
-             progress_s: float = 0.0) -> dict:
+             progress_s: float = 0.0, snapshot=None, snapshot_s: float = 300.0) -> dict:
     """One Fig. 6 student: Eq. (7) with group size ``g`` and :math:`W_2 = \\widetilde W_2` frozen, trained
     by minibatch SGD with ``lr_drops`` step-decay drops (/10). ``g=None`` trains on the targets only (Eq. (1) with the same frozen :math:`W_2`),
-    the g-independent reference."""
+    the g-independent reference. ``snapshot``, ``snapshot_s``: resume file of the training run (see
+    :func:`run_student`)."""
     teacher, W_0, data = fig6_setup(m, d, sigma, N_pool, seeds)
     if g is None:
         objective = Objective(base_weight=1.0, lam=0.0, g=1, train_W2=False)
@@ -214,4 +224,5 @@ def fig6_run(*, m: int, d: int, sigma: float, N: int, N_pool: int, g: int | None
     return run_student(data.Z[:N], data.T[:N], data.y[:N], W_0, teacher[1], objective, teacher, sigma,
                        steps=steps, n_eval=n_eval, stop_tol=stop_tol, lr_frac=lr_frac, rng=rng,
                        backend=backend, dtype=dtype, batch_size=bs, teacher_moment=teacher_moment,
-                       progress_s=progress_s, label=f"fig6 N_s={N} g={g}", lr_drops=lr_drops)
+                       progress_s=progress_s, label=f"fig6 N_s={N} g={g}", lr_drops=lr_drops,
+                       snapshot=snapshot, snapshot_s=snapshot_s)

@@ -13,18 +13,47 @@ The data-fit term is the Eq. (1) term :math:`s\|Ha - y\|^2` when the objective h
 ``stop_tol`` times its value at zero prediction (:math:`s\|y\|^2`, resp. :math:`s\|T P^T\|_F^2`), or
 after ``steps`` steps; :attr:`Trajectory.converged` says which. The rule is checked whenever the loss
 is computed: at evaluation steps and, for full-batch GD, every ``check_every`` steps.
+
+Resuming an interrupted run (snapshots)
+---------------------------------------
+At the paper's sizes (m = 20000, d = 500) one run of Hong et al. 2021 Fig. 2 or Fig. 6 is 10,000 to
+20,000 steps of 0.1 to 1 s each on a small CPU, so :func:`train` can keep a snapshot of its state in a
+file (``snapshot``, written every ``snapshot_s`` seconds, atomically) and continue from it when called
+again with the same arguments. The resumed run is bit-for-bit the run that was not interrupted (the
+tests check it). The snapshot is an ``.npz`` file (no pickle) holding, after a completed step ``t``:
+
+* ``step`` (0-d int) = t;
+* the simulator's state in its training dtype: ``a`` (m,) and, for the primal method, ``W1`` (m, d);
+  for the gram method ``W1_0`` (m, d) and, per neuron block k of width m_k, ``Ct_k`` (N, m_k) and
+  ``U_k`` (N, m_k) (the row-space coefficients and pre-activations, restored exactly: re-forming them
+  from :math:`W_1` would change their round-off);
+* the recorded trajectory ``rec_steps`` (int), ``rec_test``, ``rec_total``, ``rec_base``,
+  ``rec_feature`` (float64, one entry per evaluation so far);
+* early stopping: ``best_err``, ``best_step`` and, with ``keep_weights``, ``best_W1``, ``best_a``;
+* ``loss0``, ``converged``, ``elapsed_s``, ``eval_s`` (so :attr:`Trajectory.seconds` is the total);
+* minibatch order: ``perm`` (N,) (the current epoch permutation), ``pos``, and ``rng_state`` (the
+  generator's ``bit_generator.state`` as JSON in a 0-d string array);
+* ``fingerprint``: JSON of what defines the run (steps, step sizes, N, m, d, dtype, method, neuron
+  blocks, objective, batch size, stopping and decay settings, evaluation schedule, SHA-256 of the
+  inputs, targets and initial weights). A snapshot whose fingerprint differs is refused
+  (:class:`~theorycheck.errors.InputError` naming ``snapshot``) rather than continued as another run.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
+import tempfile
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from ..backend import to_numpy
+from ..backend import to_device, to_numpy
 from ..errors import InputError, check_int, check_real
 
 __all__ = ["Trajectory", "geometric_schedule", "train"]
@@ -112,12 +141,120 @@ def _fit_term(sim, parts) -> float:
     return parts.base if sim.objective.base_weight > 0 else parts.feature
 
 
+# ------------------------------------------------------------------ snapshots (module docstring)
+_SNAPSHOT_FORMAT = "theorycheck.relu.train/1"
+
+
+def _sim_state(sim) -> dict:
+    """The simulator's trainable state as host arrays (copies), keyed as in the snapshot file.
+
+    The simulator has no state setter, so this reads (and :func:`_set_sim_state` writes, in place) its
+    documented state arrays: ``a`` and ``W1`` (primal) or ``W1_0``, ``Ct``, ``U`` (gram).
+    """
+    out = {"a": to_numpy(sim.a).copy()}
+    if sim.method == "primal":
+        out["W1"] = to_numpy(sim.W1).copy()
+    else:
+        out["W1_0"] = to_numpy(sim.W1_0).copy()
+        for k, (Ct, U) in enumerate(zip(sim.Ct, sim.U)):
+            out[f"Ct_{k}"] = to_numpy(Ct).copy()
+            out[f"U_{k}"] = to_numpy(U).copy()
+    return out
+
+
+def _set_sim_state(sim, z) -> None:
+    """Copy the state arrays of snapshot ``z`` into the simulator's own arrays (in place)."""
+    def put(dst, key):
+        src = z[key]
+        if src.shape != tuple(dst.shape) or src.dtype != dst.dtype:
+            raise InputError("snapshot", f"array {key!r} has shape {src.shape} and dtype {src.dtype}, "
+                                         f"the simulator holds {tuple(dst.shape)} {dst.dtype}")
+        dst[...] = to_device(sim.xp, src, sim.dtype)
+    put(sim.a, "a")
+    if sim.method == "primal":
+        put(sim.W1, "W1")
+    else:
+        put(sim.W1_0, "W1_0")
+        for k, (Ct, U) in enumerate(zip(sim.Ct, sim.U)):
+            put(Ct, f"Ct_{k}")
+            put(U, f"U_{k}")
+
+
+def _digest(arr) -> str | None:
+    if arr is None:
+        return None
+    return hashlib.sha256(np.ascontiguousarray(to_numpy(arr)).tobytes()).hexdigest()[:32]
+
+
+def _fingerprint(sim, **settings) -> dict:
+    """What defines a run: a snapshot is continued only under an equal fingerprint (JSON-able)."""
+    ob = sim.objective
+    init_W1 = sim.W1 if sim.method == "primal" else sim.W1_0
+    return {"format": _SNAPSHOT_FORMAT, "N": sim.N, "m": sim.m, "d": sim.d, "dtype": str(sim.dtype),
+            "backend": sim.backend, "method": sim.method, "blocks": [list(b) for b in sim.blocks],
+            "objective": {"base_weight": float(ob.base_weight), "lam": float(ob.lam), "g": int(ob.g),
+                          "train_W2": bool(ob.train_W2), "reduction": ob.reduction},
+            **settings,
+            "sha256_Z": _digest(sim.Z), "sha256_y": _digest(sim.y), "sha256_W1_init": _digest(init_W1),
+            "sha256_a_init": _digest(sim.a)}
+
+
+def _rng_state_json(rng: np.random.Generator) -> str:
+    """``rng.bit_generator.state`` as JSON (arrays, as in MT19937's state, become tagged lists)."""
+    def enc(o):
+        if isinstance(o, np.ndarray):
+            return {"__ndarray__": o.tolist(), "dtype": str(o.dtype)}
+        if isinstance(o, np.integer):
+            return int(o)
+        raise TypeError(f"cannot store {type(o).__name__} in a snapshot")
+    return json.dumps(rng.bit_generator.state, default=enc)
+
+
+def _rng_state_from_json(text: str) -> dict:
+    def dec(o):
+        return np.asarray(o["__ndarray__"], dtype=o["dtype"]) if "__ndarray__" in o else o
+    return json.loads(text, object_hook=dec)
+
+
+def _write_snapshot(path: Path, arrays: dict) -> None:
+    """``np.savez`` to a temporary file in ``path``'s folder, then ``os.replace`` (atomic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_snapshot(path: Path, fingerprint: dict) -> dict:
+    """The arrays of snapshot ``path`` (host copies), after checking its fingerprint."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise InputError("snapshot", f"cannot read {path}: {exc}") from exc
+    if "fingerprint" not in data:
+        raise InputError("snapshot", f"{path} is not a training snapshot (no fingerprint)")
+    saved = json.loads(str(data["fingerprint"]))
+    fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True))   # tuples -> lists, as saved
+    if saved != fingerprint:
+        diff = sorted(k for k in set(saved) | set(fingerprint) if saved.get(k) != fingerprint.get(k))
+        raise InputError("snapshot", f"{path} belongs to a different run (differs in {', '.join(diff)}); "
+                                     "delete it to start this run afresh")
+    return data
+
+
 def train(sim, *, steps: int, lr_W1: float, lr_a: float = 0.0, evaluate: Callable,
           eval_steps=None, stop_tol: float | None = 1e-8, check_every: int = 50,
           batch_size: int | None = None, rng: np.random.Generator | None = None,
           keep_weights: bool = False, diverge_factor: float = 1e3, lr_drops: int = 0,
-          drop_factor: float = 0.1,
-          progress: Callable | None = None) -> Trajectory:
+          drop_factor: float = 0.1, progress: Callable | None = None,
+          snapshot: Path | str | None = None, snapshot_s: float = 300.0) -> Trajectory:
     """Train ``sim`` in place and record its trajectory.
 
     Parameters
@@ -150,6 +287,14 @@ def train(sim, *, steps: int, lr_W1: float, lr_a: float = 0.0, evaluate: Callabl
     progress : callable (dict) -> None, optional
         Called whenever the loss is computed (every ``check_every`` steps and at evaluations) with
         ``{"step", "test_error" (None between evaluations), "train_total", "elapsed_s"}``.
+    snapshot : path or None
+        File keeping the run's state (module docstring, "Resuming an interrupted run"), meant for the
+        long paper-scale runs of Hong et al. 2021 Fig. 2 and Fig. 6. If it exists, the run continues
+        from it (same result, bit for bit, as an uninterrupted run; a snapshot of another run raises
+        :class:`~theorycheck.errors.InputError`); while training, it is rewritten atomically every
+        ``snapshot_s`` seconds, after a completed step. The caller owns the file (a sweep deletes it
+        when the cell is saved); None writes and reads nothing.
+    snapshot_s : float > 0, seconds of wall time between snapshots
 
     Returns
     -------
@@ -176,14 +321,57 @@ def train(sim, *, steps: int, lr_W1: float, lr_a: float = 0.0, evaluate: Callabl
         raise InputError("eval_steps", f"must lie in [0, {steps}]")
     eval_set = set(int(s) for s in sched)
     fit_ref = _fit_reference(sim)
+    snapshot_s = check_real("snapshot_s", snapshot_s, low=0.0, low_open=True)
+    snapshot = None if snapshot is None else Path(snapshot)
+    fingerprint = None
+    if snapshot is not None:
+        fingerprint = _fingerprint(
+            sim, steps=steps, lr_W1=lr_W1, lr_a=lr_a, batch_size=None if full else batch_size,
+            stop_tol=stop_tol, check_every=check_every, lr_drops=lr_drops, drop_factor=drop_factor,
+            diverge_factor=float(diverge_factor), keep_weights=bool(keep_weights),
+            eval_steps=_digest(np.asarray(sched, dtype=np.int64)), n_eval_steps=len(sched))
 
     rec = {"steps": [], "test": [], "total": [], "base": [], "feature": []}
     best = (math.inf, 0, None)
-    t_start = time.perf_counter()
-    eval_time = 0.0
+    eval_time, elapsed0 = 0.0, 0.0
     loss0 = None
     converged = False
-    perm, pos = (rng.permutation(sim.N), 0) if not full else (None, 0)
+    step, parts = 0, None
+    if snapshot is not None and snapshot.exists():
+        z = _read_snapshot(snapshot, fingerprint)
+        _set_sim_state(sim, z)
+        step = int(z["step"])
+        rec = {"steps": [int(v) for v in z["rec_steps"]],
+               **{k: [float(v) for v in z[f"rec_{k}"]] for k in ("test", "total", "base", "feature")}}
+        best = (float(z["best_err"]), int(z["best_step"]),
+                (z["best_W1"], z["best_a"]) if "best_W1" in z else None)
+        loss0 = None if math.isnan(float(z["loss0"])) else float(z["loss0"])   # NaN: not yet computed
+        converged = bool(z["converged"])
+        elapsed0, eval_time = float(z["elapsed_s"]), float(z["eval_s"])
+        perm, pos = (z["perm"], int(z["pos"])) if not full else (None, 0)
+        if not full:
+            rng.bit_generator.state = _rng_state_from_json(str(z["rng_state"]))
+    else:
+        perm, pos = (rng.permutation(sim.N), 0) if not full else (None, 0)
+    t_start = time.perf_counter() - elapsed0
+    t_snap = time.perf_counter()
+
+    def save_snapshot():
+        arrays = {"fingerprint": np.array(json.dumps(fingerprint, sort_keys=True)),
+                  "step": np.array(step), **_sim_state(sim),
+                  "rec_steps": np.asarray(rec["steps"], dtype=np.int64),
+                  **{f"rec_{k}": np.asarray(rec[k], dtype=np.float64)
+                     for k in ("test", "total", "base", "feature")},
+                  "best_err": np.array(best[0]), "best_step": np.array(best[1]),
+                  "loss0": np.array(math.nan if loss0 is None else loss0), "converged": np.array(converged),
+                  "elapsed_s": np.array(time.perf_counter() - t_start), "eval_s": np.array(eval_time),
+                  "pos": np.array(pos)}
+        if best[2] is not None:
+            arrays["best_W1"], arrays["best_a"] = best[2]
+        if not full:
+            arrays["perm"] = np.asarray(perm)
+            arrays["rng_state"] = np.array(_rng_state_json(rng))
+        _write_snapshot(snapshot, arrays)
 
     def record(step, parts):
         nonlocal best, eval_time
@@ -204,7 +392,6 @@ def train(sim, *, steps: int, lr_W1: float, lr_a: float = 0.0, evaluate: Callabl
             progress({"step": step, "test_error": err, "train_total": parts.total,
                       "elapsed_s": time.perf_counter() - t_start})
 
-    step, parts = 0, None
     while True:
         is_eval = step in eval_set
         if is_eval or (full and step % check_every == 0) or step == steps:
@@ -232,6 +419,9 @@ def train(sim, *, steps: int, lr_W1: float, lr_a: float = 0.0, evaluate: Callabl
         f = drop_factor ** sum(step >= s_ for s_ in drops)
         sim.step(lr_W1 * f, lr_a * f, idx=idx)
         step += 1
+        if snapshot is not None and time.perf_counter() - t_snap >= snapshot_s:
+            save_snapshot()
+            t_snap = time.perf_counter()
 
     test = np.asarray(rec["test"])
     final_W = sim.weights() if keep_weights else (None, None)
