@@ -112,6 +112,15 @@ def test_interrupted_cell_resumes_from_its_snapshot_and_the_snapshot_is_removed(
     assert [p.suffix for p in tmp_path.iterdir()] == [".json"]
 
 
+def test_underscore_run_settings_change_neither_keys_nor_numbers(tmp_path):
+    ctx = RunContext("toy.claim", seed=0, cells_dir=tmp_path)
+    first = ctx.map(_toy_cell, [{"a": 1, "_verbose": 0}])
+    again = RunContext("toy.claim", seed=0, cells_dir=tmp_path)
+    assert again.map(_toy_cell, [{"a": 1, "_verbose": 5}]) == first
+    assert again.stats == {"cells_run": 0, "cells_reused": 1}
+    assert RunContext("toy.claim", seed=0).map(_toy_cell, [{"a": 1}]) == first
+
+
 def test_snapshot_path_is_none_outside_a_saving_sweep():
     assert cell_snapshot_path() is None
     out = RunContext("toy.claim", seed=0).map(_snapshot_probe, [{}])[0]

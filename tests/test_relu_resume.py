@@ -183,9 +183,10 @@ def test_fig6_claim_cell_interrupted_and_rerun_gives_the_uninterrupted_result(tm
     assert list(tmp_path.rglob("*.snapshot")) == [] and list(tmp_path.rglob("*.tmp")) == []
 
 
-def test_snapshot_interval_changes_neither_cell_keys_nor_numbers(tmp_path):
+def test_snapshot_and_progress_intervals_change_neither_cell_keys_nor_numbers(tmp_path):
     first = run_claim("hong2021.fig6", "smoke", out=tmp_path, params=FIG6_TINY)
-    again = run_claim("hong2021.fig6", "smoke", out=tmp_path, params={**FIG6_TINY, "snapshot_s": 1e6})
+    again = run_claim("hong2021.fig6", "smoke", out=tmp_path,
+                      params={**FIG6_TINY, "snapshot_s": 1e6, "progress_s": 1e6})
     assert again["cells"] == {"cells_run": 0, "cells_reused": first["cells"]["cells_run"]}
     fresh = run_claim("hong2021.fig6", "smoke", out=None, params={**FIG6_TINY, "snapshot_s": 1e6})
     assert fresh["metrics"] == first["metrics"]

@@ -10,6 +10,10 @@ A saved cell is reused when the claim, the cell function's name, the package ver
 the cell's parameters all match. Edits to the code that leave the version number unchanged are *not*
 detected: delete ``<out>/cells/<claim>/`` (or use a fresh ``--out``) after changing a claim's code.
 
+Entries of a cell whose name starts with ``_`` are *run settings* (how often to print progress or save
+a snapshot, say): the cell function receives them, but they are left out of the cell's key and seed,
+so changing them reuses saved cells and never changes a number.
+
 Cells that run for a long time can also save their own progress: while a cell runs,
 :func:`cell_snapshot_path` returns ``<cells_dir>/<key>.snapshot`` (``None`` when the context keeps
 nothing), a file the cell may write and read back to continue where an interrupted run stopped. The
@@ -36,7 +40,7 @@ from .errors import InputError, check_int
 from .seeding import cell_key, cell_rng
 from .store import atomic_write_json, to_jsonable
 
-__all__ = ["RunContext", "run_cell", "cell_snapshot_path"]
+__all__ = ["RunContext", "run_cell", "cell_identity", "cell_snapshot_path"]
 
 CellFn = Callable[[dict, np.random.Generator], dict]
 
@@ -54,13 +58,18 @@ def _namespace(claim_id: str, fn: CellFn) -> str:
     return f"{claim_id}|{fn.__module__}.{fn.__qualname__}|{__version__}"
 
 
+def cell_identity(cell: dict) -> dict:
+    """The entries of ``cell`` that make its key and seed: all but the ``_`` run settings."""
+    return {k: v for k, v in cell.items() if not str(k).startswith("_")}
+
+
 def run_cell(fn: CellFn, cell: dict, seed: int, namespace: str, blas_threads: int | None = None,
              snapshot: str | None = None) -> dict:
     """Run one cell with its derived generator; returns the JSON-normalised result.
 
     ``snapshot`` is the path :func:`cell_snapshot_path` returns inside the cell.
     """
-    rng = cell_rng(seed, namespace, cell)
+    rng = cell_rng(seed, namespace, cell_identity(cell))
     token = _SNAPSHOT.set(snapshot)
     try:
         if blas_threads:
@@ -136,7 +145,7 @@ class RunContext:
         """Run ``fn`` on every cell (skipping saved ones); results come back in the order of ``cells``."""
         ns = _namespace(self.claim_id, fn)
         # the run seed is part of the key: a cell saved under --seed 0 is never reused for --seed 1
-        keys = [cell_key(ns, {"run_seed": self.seed, "cell": c}) for c in cells]
+        keys = [cell_key(ns, {"run_seed": self.seed, "cell": cell_identity(c)}) for c in cells]
         results: list[dict | None] = [None] * len(cells)
         todo = []
         for i, key in enumerate(keys):

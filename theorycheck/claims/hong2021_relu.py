@@ -5,25 +5,14 @@ fused simulator of :mod:`theorycheck.relu`.
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError, check_choice, check_int, check_real
 from ..registry import Claim, Verdict, register
 from ..relu.experiments import fig2_run, fig2_setup, fig6_run, fig6_setup, teacher_stats
-from ..store import atomic_write_json
 from ..sweep import cell_snapshot_path
-
-REFERENCE = """@inproceedings{hong2021student,
-  title     = {Student-Teacher Learning from Clean Inputs to Noisy Inputs},
-  author    = {Hong, Guanzhe and Mao, Zhiyuan and Lin, Xiaojun and Chan, Stanley H.},
-  booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
-  pages     = {12075--12084},
-  year      = {2021}
-}"""
 
 _SEED_WORDS = 2 ** 31 - 1
 
@@ -62,32 +51,17 @@ def _common_validate(p):
 
 # ------------------------------------------------------------- within-cell resume (paper scale)
 # Each Fig. 2 / Fig. 6 cell is one training run, so the cell's snapshot file (sweep.cell_snapshot_path,
-# deleted by the sweep when the cell is saved) holds that run's state (relu.training.train). How
-# often it is written (snapshot_s) must change neither the cell's key nor its random generator, both
-# derived from the cell dict, so snapshot_s travels in a small file beside the snapshots instead.
-_SNAPSHOT_SETTINGS = "relu_snapshot_settings.json"
-_DEFAULT_SNAPSHOT_S = 300.0
-
-
-def _share_snapshot_settings(ctx, p) -> None:
-    """Write ``snapshot_s`` where the cells of ``ctx`` read it (nothing when no cells are kept)."""
-    if ctx.cells_dir is not None:
-        atomic_write_json(Path(ctx.cells_dir) / _SNAPSHOT_SETTINGS, {"snapshot_s": float(p["snapshot_s"])})
-
-
-def _cell_snapshot() -> dict:
-    """``snapshot`` and ``snapshot_s`` arguments for the running cell's training (train's docstring).
-
-    Falls back to 300 s if the settings file is not on this file system (a remote Dask worker).
-    """
+# deleted by the sweep when the cell is saved) holds that run's state (relu.training.train). How often
+# it is written and how often progress is printed are run settings ("_" keys): they change neither
+# the cell's key nor its generator.
+def _cell_snapshot(cell) -> dict:
+    """``snapshot`` and ``snapshot_s`` arguments for the running cell's training (train's docstring)."""
     path = cell_snapshot_path()
-    if path is None:
-        return {"snapshot": None}
-    try:
-        seconds = float(json.loads((path.parent / _SNAPSHOT_SETTINGS).read_text())["snapshot_s"])
-    except (OSError, ValueError, KeyError, TypeError):
-        seconds = _DEFAULT_SNAPSHOT_S
-    return {"snapshot": path, "snapshot_s": seconds if seconds > 0 else _DEFAULT_SNAPSHOT_S}
+    return {"snapshot": None} if path is None else {"snapshot": path, "snapshot_s": cell["_snapshot_s"]}
+
+
+def _run_settings(p) -> dict:
+    return {"_progress_s": float(p["progress_s"]), "_snapshot_s": float(p["snapshot_s"])}
 
 
 # =====================================================================================  Fig. 2
@@ -102,7 +76,7 @@ def _fig2_cell(cell, rng):
                     lam_d=cell["lam_d"], seeds=cell["seeds"], steps=cell["steps"], n_eval=cell["n_eval"],
                     stop_tol=cell["stop_tol"], lr_frac=cell["lr_frac"], backend=cell["backend"],
                     dtype=cell["dtype"], rng=rng, teacher_moment=cell["teacher_moment"],
-                    progress_s=cell["progress_s"], **_cell_snapshot())
+                    progress_s=cell["_progress_s"], **_cell_snapshot(cell))
 
 
 def _fig2_validate(p):
@@ -126,8 +100,8 @@ def _mid(p) -> list[int]:
 
 def _fig2_measure(params, ctx):
     p = params
-    base_cell = {k: p[k] for k in ("m", "d", "sigma", "steps", "n_eval", "stop_tol", "lr_frac", "dtype",
-                                   "progress_s")}
+    base_cell = {k: p[k] for k in ("m", "d", "sigma", "steps", "n_eval", "stop_tol", "lr_frac", "dtype")}
+    base_cell.update(_run_settings(p))
     base_cell["backend"] = ctx.backend
     seeds = [_seeds(ctx, "fig2", r) for r in range(p["reps"])]
     stats = ctx.map(_fig2_teacher_cell, [{"m": p["m"], "d": p["d"], "sigma": p["sigma"], "seeds": s}
@@ -140,7 +114,6 @@ def _fig2_measure(params, ctx):
                 cells.append({**base_cell, "seeds": s, "N_s": N, "N_pool": max(p["N_s"]), "lam_d": lam_d,
                               "teacher_moment": stats[r]["teacher_moment"]})
                 keys.append((r, N, lam_d))
-    _share_snapshot_settings(ctx, p)
     runs = dict(zip(keys, ctx.map(_fig2_cell, cells, desc="hong2021.fig2 runs")))
 
     R = p["reps"]
@@ -247,7 +220,7 @@ def _fig2_figure(result, fig):
 
 _FIG2_COMMON = {"sigma": 0.5, "lr_frac": 1.0, "stop_tol": 1e-6, "fit_max": 1e-3, "margin": 0.02,
                 "mid_range": [2, 4], "dtype": "float32", "progress_s": 0.0,
-                "snapshot_s": _DEFAULT_SNAPSHOT_S}
+                "snapshot_s": 300.0}
 
 register(Claim(
     id="hong2021.fig2",
@@ -306,11 +279,10 @@ register(Claim(
                 "so the full grid takes days; cells are saved as they finish and a rerun resumes, and "
                 "a running cell saves its training state every snapshot_s seconds (120 s at paper "
                 "scale) in <out>/cells/, so an interrupted run continues within the cell, with the "
-                "same numbers as an uninterrupted one (keep progress_s when rerunning: it is part of "
-                "the cell's key and seed; snapshot_s is not). "
+                "same numbers as an uninterrupted one (progress_s and snapshot_s may change between "
+                "runs: they are not part of a cell's key or seed). "
                 "Losses are means (the paper's sums with lr/N). Training in float32, test errors in float64."),
     validate=_fig2_validate,
-    reference=REFERENCE,
 ))
 
 
@@ -326,8 +298,8 @@ def _fig6_cell(cell, rng):
                     g=cell["g"], seeds=cell["seeds"], steps=cell["steps"], n_eval=cell["n_eval"],
                     batch_size=cell["batch_size"], stop_tol=cell["stop_tol"], lr_frac=cell["lr_frac"],
                     lr_drops=cell["lr_drops"], backend=cell["backend"], dtype=cell["dtype"], rng=rng,
-                    teacher_moment=cell["teacher_moment"], progress_s=cell["progress_s"],
-                    **_cell_snapshot())
+                    teacher_moment=cell["teacher_moment"], progress_s=cell["_progress_s"],
+                    **_cell_snapshot(cell))
 
 
 def _fig6_validate(p):
@@ -361,7 +333,8 @@ def _spearman(x, y) -> float:
 def _fig6_measure(params, ctx):
     p = params
     base_cell = {k: p[k] for k in ("m", "d", "sigma", "steps", "n_eval", "stop_tol", "lr_frac", "lr_drops",
-                                   "dtype", "batch_size", "progress_s")}
+                                   "dtype", "batch_size")}
+    base_cell.update(_run_settings(p))
     base_cell["backend"] = ctx.backend
     seeds = [_seeds(ctx, "fig6", r) for r in range(p["reps"])]
     stats = ctx.map(_fig6_teacher_cell, [{"m": p["m"], "d": p["d"], "sigma": p["sigma"], "seeds": s}
@@ -374,7 +347,6 @@ def _fig6_measure(params, ctx):
                 cells.append({**base_cell, "seeds": s, "N_s": N, "N_pool": max(p["N_s"]), "g": g,
                               "teacher_moment": stats[r]["teacher_moment"]})
                 keys.append((r, N, g))
-    _share_snapshot_settings(ctx, p)
     runs = dict(zip(keys, ctx.map(_fig6_cell, cells, desc="hong2021.fig6 runs")))
     R = p["reps"]
     mean = lambda f, N, g: float(np.mean([runs[(r, N, g)][f] for r in range(R)]))  # noqa: E731
@@ -442,7 +414,7 @@ def _fig6_figure(result, fig):
 
 _FIG6_COMMON = {"sigma": 0.3, "lr_frac": 0.5, "lr_drops": 2, "stop_tol": 1e-6, "batch_size": 16, "rho_min": 0.6,
                 "growth_min": 0.25, "min_N_over_d": 4.0, "dtype": "float32", "progress_s": 0.0,
-                "snapshot_s": _DEFAULT_SNAPSHOT_S}
+                "snapshot_s": 300.0}
 
 register(Claim(
     id="hong2021.fig6",
@@ -493,9 +465,8 @@ register(Claim(
                 "d = 50; paper: the paper's sizes, meant for a GPU (--backend cupy); on CPU resumable by "
                 "cell and within a cell (the training state is saved every snapshot_s seconds, 120 s at "
                 "paper scale, and a rerun continues from it with the same numbers as an uninterrupted "
-                "run; keep progress_s when rerunning: it is part of the cell's key and seed, snapshot_s is "
-                "not). "
+                "run; progress_s and snapshot_s may change between runs: they are not part of a cell's "
+                "key or seed). "
                 "Training in float32 (mean losses), test errors exact in float64."),
     validate=_fig6_validate,
-    reference=REFERENCE,
 ))
