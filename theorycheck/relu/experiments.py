@@ -17,7 +17,11 @@ Choices the paper leaves open (digest §7-8; all [OURS] unless noted):
   :math:`\lambda(1+\sigma^2)`), which makes the feature term learn orders of magnitude slower.
 * Fig. 6: minibatch SGD (as the paper says) with step ``lr_frac`` / (full-batch GN curvature),
   divided by 10 after each third of the steps (the paper's own CIFAR schedule, Sec. 4.1); with a
-  constant step the SGD noise floor, largest for g = 1, hides the trend at large N.
+  constant step the SGD noise floor, largest for g = 1, hides the trend at large N. The step is
+  capped at half the stability limit of the stiffest of a few minibatches,
+  1 / max_B lambda_max(GN_B) (:func:`minibatch_curvature`): a minibatch of B rows has a top
+  curvature about d / B times the full batch's when B << d (each row has squared norm about d), so at
+  the paper's d = 500 with B = 16 the full-batch step diverged within 20 steps.
 * Test error: the exact population error (:mod:`theorycheck.relu.population`), on a geometric
   schedule of steps; "early stopped" is the minimum over that schedule (oracle early stopping, as in
   the paper: "best testing error during training").
@@ -40,7 +44,7 @@ from .simulator import TwoLayerSimulator
 from .teachers import pooled_teacher, training_set, xavier_student, xavier_teacher
 from .training import geometric_schedule, train
 
-__all__ = ["teacher_stats", "fig2_setup", "fig6_setup", "step_sizes", "run_student", "fig2_run",
+__all__ = ["teacher_stats", "fig2_setup", "fig6_setup", "step_sizes", "minibatch_curvature", "run_student", "fig2_run",
            "fig6_run"]
 
 
@@ -96,6 +100,35 @@ def step_sizes(sim, rng: np.random.Generator, lr_frac: float):
     c1 = top_curvature(sim, rng, block="W1")
     c2 = top_curvature(sim, rng, block="a")
     return lr_frac / c1, (lr_frac / c2 if c2 > 0 else 0.0), {"curv_W1": c1, "curv_a": c2}
+
+
+def minibatch_curvature(Z, T, y, W_0, a_0, objective: Objective, *, batch_size: int,
+                        rng: np.random.Generator, n_batches: int = 4, backend: str = "numpy",
+                        dtype: str = "float32") -> dict:
+    """Largest Gauss-Newton block curvatures over ``n_batches`` random minibatches at ``(W_0, a_0)``.
+
+    Minibatch SGD on the objectives of Hong et al. 2021 (Eq. (1), (2), (7)) takes, at each step, a
+    GD step on one minibatch's objective; it is stable only below 2 / lambda_max of that minibatch's
+    GN matrix (:func:`~theorycheck.relu.curvature.top_curvature` on a simulator of the minibatch).
+
+    Parameters
+    ----------
+    Z : (N, d); T : (N, m) or None; y : (N,) or None; W_0 : (m, d); a_0 : (m,)
+    batch_size : int, rows per minibatch (< N)
+    rng : numpy.random.Generator, draws the minibatches and the power-iteration starts
+
+    Returns
+    -------
+    dict with ``curv_W1_batch`` and ``curv_a_batch`` (the maxima over the minibatches)
+    """
+    c1 = c2 = 0.0
+    for _ in range(n_batches):
+        idx = np.sort(rng.choice(len(Z), size=batch_size, replace=False))
+        sub = TwoLayerSimulator(Z[idx], None if T is None else T[idx], None if y is None else y[idx],
+                                W_0, a_0, objective, backend=backend, dtype=dtype)
+        c1 = max(c1, top_curvature(sub, rng, block="W1"))
+        c2 = max(c2, top_curvature(sub, rng, block="a"))
+    return {"curv_W1_batch": c1, "curv_a_batch": c2}
 
 
 def _progress_printer(label: str, every_s: float):
@@ -169,6 +202,13 @@ def _run_student(Z, T, y, W_0, a_0, objective, teacher, sigma, xp, *, steps, n_e
     sim = TwoLayerSimulator(Z, T, y, W_0, a_0, objective, backend=backend, dtype=dtype,
                             batch_size=batch_size)
     lr1, lr2, curv = step_sizes(sim, rng, lr_frac)
+    if batch_size is not None and batch_size < len(Z):
+        # a generator spawned from rng: the minibatch order drawn from rng later is unchanged
+        bc = minibatch_curvature(Z, T, y, W_0, a_0, objective, batch_size=batch_size,
+                                 rng=rng.spawn(1)[0], backend=backend, dtype=dtype)
+        curv.update(bc, lr_W1_uncapped=lr1, lr_a_uncapped=lr2)
+        lr1 = min(lr1, 1.0 / bc["curv_W1_batch"]) if bc["curv_W1_batch"] > 0 else lr1
+        lr2 = min(lr2, 1.0 / bc["curv_a_batch"]) if bc["curv_a_batch"] > 0 else lr2
     W_t = to_device(xp, teacher[0], np.float64)
     a_t = to_device(xp, teacher[1], np.float64)
     tm = teacher_second_moment(W_t, a_t) if teacher_moment is None else teacher_moment
