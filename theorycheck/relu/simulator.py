@@ -240,6 +240,44 @@ class TwoLayerSimulator:
         W1 = self._W1_device()
         return to_numpy(W1).copy(), to_numpy(self.a).copy()
 
+    def state(self) -> dict:
+        """The trainable state as host arrays (copies): ``a`` (m,) and ``W1`` (m, d) for the primal
+        method; ``a``, ``W1_0`` (m, d) and per neuron block k ``Ct_k`` and ``U_k`` (N, block) for the gram
+        method. Restoring it with :meth:`set_state` continues training bit for bit (rebuilding ``Ct``
+        and ``U`` from :math:`W_1` would not: the round-off differs)."""
+        out = {"a": to_numpy(self.a).copy()}
+        if self.method == "primal":
+            out["W1"] = to_numpy(self.W1).copy()
+        else:
+            out["W1_0"] = to_numpy(self.W1_0).copy()
+            for k, (Ct, U) in enumerate(zip(self.Ct, self.U)):
+                out[f"Ct_{k}"] = to_numpy(Ct).copy()
+                out[f"U_{k}"] = to_numpy(U).copy()
+        return out
+
+    def set_state(self, state) -> None:
+        """Copy the arrays of a :meth:`state` mapping into the simulator's own arrays (in place).
+
+        Raises :class:`~theorycheck.errors.InputError` (parameter ``state``) on a missing array or a
+        shape or dtype that differs from the simulator's.
+        """
+        def put(dst, key):
+            if key not in state:
+                raise InputError("state", f"has no array {key!r}")
+            src = np.asarray(state[key])
+            if src.shape != tuple(dst.shape) or src.dtype != dst.dtype:
+                raise InputError("state", f"array {key!r} has shape {src.shape} and dtype {src.dtype}, "
+                                          f"the simulator holds {tuple(dst.shape)} {dst.dtype}")
+            dst[...] = to_device(self.xp, src, self.dtype)
+        put(self.a, "a")
+        if self.method == "primal":
+            put(self.W1, "W1")
+        else:
+            put(self.W1_0, "W1_0")
+            for k, (Ct, U) in enumerate(zip(self.Ct, self.U)):
+                put(Ct, f"Ct_{k}")
+                put(U, f"U_{k}")
+
     def weights_device(self):
         """Current ``(W1, a)`` as arrays of the simulator's namespace (copies)."""
         return self._W1_device().copy(), self.a.copy()

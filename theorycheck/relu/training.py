@@ -23,7 +23,8 @@ again with the same arguments. The resumed run is bit-for-bit the run that was n
 tests check it). The snapshot is an ``.npz`` file (no pickle) holding, after a completed step ``t``:
 
 * ``step`` (0-d int) = t;
-* the simulator's state in its training dtype: ``a`` (m,) and, for the primal method, ``W1`` (m, d);
+* the simulator's state (:meth:`~theorycheck.relu.simulator.TwoLayerSimulator.state`) in its training
+  dtype: ``a`` (m,) and, for the primal method, ``W1`` (m, d);
   for the gram method ``W1_0`` (m, d) and, per neuron block k of width m_k, ``Ct_k`` (N, m_k) and
   ``U_k`` (N, m_k) (the row-space coefficients and pre-activations, restored exactly: re-forming them
   from :math:`W_1` would change their round-off);
@@ -143,41 +144,6 @@ def _fit_term(sim, parts) -> float:
 
 # ------------------------------------------------------------------ snapshots (module docstring)
 _SNAPSHOT_FORMAT = "theorycheck.relu.train/1"
-
-
-def _sim_state(sim) -> dict:
-    """The simulator's trainable state as host arrays (copies), keyed as in the snapshot file.
-
-    The simulator has no state setter, so this reads (and :func:`_set_sim_state` writes, in place) its
-    documented state arrays: ``a`` and ``W1`` (primal) or ``W1_0``, ``Ct``, ``U`` (gram).
-    """
-    out = {"a": to_numpy(sim.a).copy()}
-    if sim.method == "primal":
-        out["W1"] = to_numpy(sim.W1).copy()
-    else:
-        out["W1_0"] = to_numpy(sim.W1_0).copy()
-        for k, (Ct, U) in enumerate(zip(sim.Ct, sim.U)):
-            out[f"Ct_{k}"] = to_numpy(Ct).copy()
-            out[f"U_{k}"] = to_numpy(U).copy()
-    return out
-
-
-def _set_sim_state(sim, z) -> None:
-    """Copy the state arrays of snapshot ``z`` into the simulator's own arrays (in place)."""
-    def put(dst, key):
-        src = z[key]
-        if src.shape != tuple(dst.shape) or src.dtype != dst.dtype:
-            raise InputError("snapshot", f"array {key!r} has shape {src.shape} and dtype {src.dtype}, "
-                                         f"the simulator holds {tuple(dst.shape)} {dst.dtype}")
-        dst[...] = to_device(sim.xp, src, sim.dtype)
-    put(sim.a, "a")
-    if sim.method == "primal":
-        put(sim.W1, "W1")
-    else:
-        put(sim.W1_0, "W1_0")
-        for k, (Ct, U) in enumerate(zip(sim.Ct, sim.U)):
-            put(Ct, f"Ct_{k}")
-            put(U, f"U_{k}")
 
 
 def _digest(arr) -> str | None:
@@ -339,7 +305,10 @@ def train(sim, *, steps: int, lr_W1: float, lr_a: float = 0.0, evaluate: Callabl
     step, parts = 0, None
     if snapshot is not None and snapshot.exists():
         z = _read_snapshot(snapshot, fingerprint)
-        _set_sim_state(sim, z)
+        try:
+            sim.set_state(z)
+        except InputError as exc:
+            raise InputError("snapshot", f"{snapshot} does not fit this simulator: {exc}") from exc
         step = int(z["step"])
         rec = {"steps": [int(v) for v in z["rec_steps"]],
                **{k: [float(v) for v in z[f"rec_{k}"]] for k in ("test", "total", "base", "feature")}}
@@ -358,7 +327,7 @@ def train(sim, *, steps: int, lr_W1: float, lr_a: float = 0.0, evaluate: Callabl
 
     def save_snapshot():
         arrays = {"fingerprint": np.array(json.dumps(fingerprint, sort_keys=True)),
-                  "step": np.array(step), **_sim_state(sim),
+                  "step": np.array(step), **sim.state(),
                   "rec_steps": np.asarray(rec["steps"], dtype=np.int64),
                   **{f"rec_{k}": np.asarray(rec[k], dtype=np.float64)
                      for k in ("test", "total", "base", "feature")},
