@@ -257,3 +257,22 @@ def test_relu_step_benchmark_reports_step_gemm_and_ratio(capsys):
         assert key in res
     assert res["method"] == "gram" and res["ratio"] > 0 and res["dtype"] == "float64"
     assert cli.main(["bench", "relu-step", "--m", "0"]) == 2
+
+
+@pytest.mark.parametrize("method", ["primal", "gram"])
+def test_state_round_trip_continues_training_identically_and_bad_state_is_refused(method):
+    Z, T, y, W1, a = _problem(np.random.default_rng(3), 12, 20, 16)
+    sims = [TwoLayerSimulator(Z, T, y, W1, a, eq2(0.1), dtype="float64", method=method) for _ in range(2)]
+    for _ in range(3):
+        sims[0].step(0.01, 0.01)
+    sims[1].set_state(sims[0].state())
+    for s in sims:
+        s.step(0.01, 0.01)
+    for u, v in zip(sims[0].weights(), sims[1].weights()):
+        assert np.array_equal(u, v)
+    bad = sims[0].state()
+    bad["a"] = bad["a"][:-1]
+    with pytest.raises(InputError, match="state array 'a' has shape"):
+        sims[1].set_state(bad)
+    with pytest.raises(InputError, match="state has no array"):
+        sims[1].set_state({})
