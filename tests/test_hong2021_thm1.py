@@ -5,11 +5,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 from theorycheck import cli, draw_figure, nets, run_claim
 from theorycheck.errors import InputError
 from theorycheck.linear import (balanced_mode_trajectory, gradient_flow, min_norm_interpolator,
                                 row_space_projector, scaled_init, thm1_instance)
+from theorycheck.claims.hong2021_linear import _thm1_cell
 from theorycheck.registry import get_claim, resolve_params
 
 CLAIM = "hong2021.thm1"
@@ -33,6 +35,29 @@ def test_theorem1_gap_is_linear_in_delta_at_smoke_scale(smoke):
     assert m["base_to_min_norm_rel_at_min_delta"] <= 10 * min(smoke["params"]["deltas"])
 
 
+_FLOW = {"sigma": 0.5, "teacher_activation": "identity", "method": "BDF", "rtol": 1e-10, "atol": 1e-12,
+         "loss_tol": 1e-20, "t_max": 1e4}
+
+
+@given(N=st.integers(1, 4), extra=st.integers(1, 6), m_extra=st.integers(0, 3), d_y=st.integers(1, 2),
+       delta=st.sampled_from([1e-1, 1e-2, 1e-3]), lam=st.sampled_from([0.1, 1.0, 10.0]),
+       seed=st.integers(0, 2**31 - 1))
+def test_theorem1_gap_within_C_delta_over_random_instances(N, extra, m_extra, d_y, delta, lam, seed):
+    """Theorem 1 for random sizes N_s < d_x, m >= N_s, data and starts of size delta: both flows keep
+    W1 (I - Pi) = W1(0) (I - Pi), end at W = Y X^+ + W2(inf) W1(0) (I - Pi), and so differ by at most
+    delta (||W2^b(inf)||_2 + ||W2^st(inf)||_2). Every tolerance is the run's own error budget: the
+    integrator's rtol |W1| + atol sqrt(#W1) for the invariance, and residual / s_min(X_eps) (distance
+    to the zero-loss limit) plus that invariance error for the identity and the gap."""
+    cell = dict(_FLOW, N_s=N, d_x=N + extra, m=N + m_extra, d_y=d_y, delta=delta, instance_seed=seed)
+    runs = [_thm1_cell(dict(cell, loss="base", lam=0.0), None), _thm1_cell(dict(cell, loss="st", lam=lam), None)]
+    for r in runs:
+        assert r["inv_err"] <= r["inv_tol"]
+        assert r["ident_err"] <= r["ident_bound"]
+    (b, s_) = runs
+    gap = np.linalg.norm(np.asarray(b["W2"]) @ np.asarray(b["W1"]) - np.asarray(s_["W2"]) @ np.asarray(s_["W1"]))
+    assert gap <= delta * (b["W2_spec"] + s_["W2_spec"]) + b["ident_bound"] + s_["ident_bound"]
+
+
 def _saxe_problem(u0, seed=0, N=3, d=6, m=4, d_y=2):
     """Whitened inputs (orthonormal rows: X X^T = I_N) and an aligned, balanced start (digest §2.3)."""
     rng = np.random.default_rng(seed)
@@ -54,7 +79,7 @@ def _mode_errors(res, U, S, Vt, u0):
     return max(err_abs), max(err_units)
 
 
-@pytest.mark.parametrize("method", ["LSODA", "Radau"])
+@pytest.mark.parametrize("method", ["BDF", "LSODA", "Radau"])
 def test_gradient_flow_matches_closed_form_mode_trajectory(method):
     u0 = 1e-3
     X, Y, U, S, Vt, W0 = _saxe_problem(u0)
@@ -166,6 +191,22 @@ def test_cli_refuses_n_s_not_below_d_x_in_one_line(capsys):
     assert "N_s must be < d_x=12" in err and err.count("\n") == 1
 
 
+def test_gradient_flow_stops_unsuccessful_when_its_evaluation_budget_is_spent():
+    inst = thm1_instance(4, 5, 6, 1, 0.5, np.random.default_rng(0))
+    W0 = scaled_init([5, 6, 1], 1e-2, np.random.default_rng(1))
+    res = gradient_flow(W0, inst.X_eps, inst.Y, inst.T, 10.0, max_nfev=50)
+    assert not res.success and not res.converged and "max_nfev" in res.message
+    assert res.nfev == 50
+
+
+def test_default_integrator_converges_on_the_instance_that_stalled_lsoda():
+    from theorycheck.claims.hong2021_linear import _thm1_setup
+    inst, W0 = _thm1_setup(dict(N_s=4, d_x=5, m=6, d_y=1, delta=0.01, instance_seed=594619332, sigma=0.5,
+                                teacher_activation="identity"))
+    res = gradient_flow(W0, inst.X_eps, inst.Y, inst.T, 10.0, t_max=1e5, max_nfev=100_000)
+    assert res.success and res.converged and res.loss_rel <= 1e-20
+
+
 def test_gradient_flow_refuses_bad_arguments():
     inst = thm1_instance(2, 4, 2, 1, 0.5, np.random.default_rng(0))
     W0 = scaled_init([4, 2, 1], 0.1, np.random.default_rng(1))
@@ -173,6 +214,8 @@ def test_gradient_flow_refuses_bad_arguments():
         gradient_flow(W0, inst.X_eps, inst.Y, method="Euler")
     with pytest.raises(InputError, match="weights0"):
         gradient_flow([W0[0], W0[1].T], inst.X_eps, inst.Y)
+    with pytest.raises(InputError, match=r"max_nfev must be in \[1, inf\]"):
+        gradient_flow(W0, inst.X_eps, inst.Y, max_nfev=0)
     with pytest.raises(InputError, match="delta"):
         scaled_init([4, 2, 1], 0.0, np.random.default_rng(1))
     with pytest.raises(InputError, match="N_s"):

@@ -56,15 +56,15 @@ def _seeds(ctx, n: int, tag: str) -> list[int]:
 THM1_SCALES = {
     "smoke": {"N_s": 4, "d_x": 12, "m": 6, "d_y": 1, "sigma": 0.5, "lams": [0.1, 1.0, 10.0],
               "deltas": [1e-1, 1e-2, 1e-3], "n_instances": 1, "teacher_activation": "identity",
-              "method": "LSODA", "rtol": 1e-10, "atol": 1e-12,
+              "method": "BDF", "rtol": 1e-10, "atol": 1e-12,
               "loss_tol": 1e-20, "t_max": 1e4, "slope_tol": 0.05},
     "default": {"N_s": 10, "d_x": 30, "m": 12, "d_y": 2, "sigma": 0.5, "lams": [0.1, 1.0, 10.0],
                 "deltas": [1e-1, 1e-2, 1e-3, 1e-4], "n_instances": 1, "teacher_activation": "identity",
-                "method": "LSODA", "rtol": 1e-10, "atol": 1e-12,
+                "method": "BDF", "rtol": 1e-10, "atol": 1e-12,
                 "loss_tol": 1e-20, "t_max": 1e4, "slope_tol": 0.05},
     "paper": {"N_s": 10, "d_x": 30, "m": 20, "d_y": 2, "sigma": 0.5, "lams": [0.1, 1.0, 10.0],
               "deltas": [1e-1, 1e-2, 1e-3, 1e-4, 1e-5], "n_instances": 3,
-              "teacher_activation": "identity", "method": "LSODA",
+              "teacher_activation": "identity", "method": "BDF",
               "rtol": 1e-10, "atol": 1e-12, "loss_tol": 1e-20, "t_max": 1e4, "slope_tol": 0.05},
 }
 
@@ -298,7 +298,7 @@ register(Claim(
     ),
     method=(
         "Each run (loss, lambda, delta) integrates gradient flow d theta/dt = -grad L(theta) with "
-        "scipy.integrate.solve_ivp (LSODA, rtol 1e-10, atol 1e-12: the flow is stiff for large lambda; "
+        "scipy.integrate.solve_ivp (BDF, rtol 1e-10, atol 1e-12: the flow is stiff for large lambda; "
         "see theorycheck.linear.gradient_flow) on growing time chunks until L/L(0) <= loss_tol. "
         "The gap ||W_base - W_st||_F is fitted against delta on log-log axes per lambda. Passes when "
         "every flow converged; the worst slope >= 1 - slope_tol with standard error <= slope_tol/2 "

@@ -14,9 +14,12 @@ target scale -- and a small start :math:`\\|W_i(0)\\|_F=\\delta` adds a plateau 
 :math:`\\log(1/\\delta)/s` before anything is learned. To reach relative losses of 1e-20 the flow must
 be followed for many slow time constants, which an explicit Runge-Kutta method (RK45, DOP853) can
 only do with steps below its stability limit :math:`\\approx 3/\\text{fast eigenvalue}`: tens of
-thousands of steps for :math:`\\lambda = 10`. The default is therefore ``LSODA`` (Adams while the
-problem is non-stiff, i.e. through the plateau, switching automatically to BDF with a
-finite-difference Jacobian once stiffness appears); ``Radau``/``BDF`` are accepted as well. All of
+thousands of steps for :math:`\\lambda = 10`. The default is therefore the implicit ``BDF`` (with a
+finite-difference Jacobian); ``Radau`` and ``LSODA`` are accepted as well. LSODA (Adams through the
+plateau, switching to BDF once stiffness appears) was the default until a random instance stalled it:
+N_s=4, d_x=5, m=6, lam=10, a teacher whose features have singular values down to 0.055 -- LSODA spent
+10^6 evaluations without passing t = 4096 (relative loss 1e-8), where BDF reached 1e-29 in 4,303
+evaluations (0.3 s); over 400 random instances of the property test BDF never took over 3 s. All of
 these update the state by linear combinations of values of the right-hand side (and of the
 Jacobian, whose range lies in the same subspace), so linear invariants of the flow such as
 :math:`W_1(t)(I-\\Pi)` (digest §2.2 step 1) are preserved up to round-off.
@@ -33,6 +36,10 @@ integrated on time chunks :math:`[0, t_1], [t_1, t_2], \\dots` with :math:`t_{k+
 :math:`\\hat L(\\theta(t))/\\hat L(\\theta(0)) \\le` ``loss_tol`` (both losses have minimum 0 when the
 teacher interpolates), until the gradient is below ``grad_tol`` relative to its start (a stationary
 point that is not a zero-loss one), or until ``t_max``.
+
+A budget of right-hand-side evaluations (``max_nfev``) ends runs whose steps collapse instead (as
+LSODA's did above): such a run ends with ``success = False`` at the end of its last completed
+chunk, and says so in ``message``; it is reported as not converged, never silently kept.
 """
 
 from __future__ import annotations
@@ -45,9 +52,14 @@ from scipy.integrate import solve_ivp
 from threadpoolctl import threadpool_limits
 
 from .. import nets
-from ..errors import InputError, check_choice, check_real
+from ..errors import InputError, check_choice, check_int, check_real
 
 __all__ = ["ODE_METHODS", "FlowResult", "gradient_flow"]
+
+
+class _BudgetSpent(Exception):
+    """Raised inside the right-hand side when ``max_nfev`` evaluations are spent."""
+
 
 #: solve_ivp methods accepted (explicit ones are allowed for comparisons and non-smooth students)
 ODE_METHODS = ("LSODA", "BDF", "Radau", "RK45", "DOP853")
@@ -98,10 +110,10 @@ class FlowResult:
 
 
 def gradient_flow(weights0, X_eps, Y, teacher_hidden=None, lam: float = 0.0,
-                  activation: str = "identity", *, method: str = "LSODA", rtol: float = 1e-10,
+                  activation: str = "identity", *, method: str = "BDF", rtol: float = 1e-10,
                   atol: float = 1e-12, loss_tol: float = 1e-20, grad_tol: float = 1e-14,
                   t_first: float = 1.0, growth: float = 4.0, t_max: float = 1e7,
-                  record_times=None) -> FlowResult:
+                  record_times=None, max_nfev: int = 1_000_000) -> FlowResult:
     """Integrate the gradient flow of Eq. (1) (``lam = 0``) or Eq. (2) until convergence.
 
     Parameters
@@ -115,12 +127,14 @@ def gradient_flow(weights0, X_eps, Y, teacher_hidden=None, lam: float = 0.0,
         With "relu" the right-hand side is discontinuous where a pre-activation crosses 0; the flow
         can slide along such a kink (a Filippov solution), where adaptive integrators chatter and
         stall, so keep ``t_max`` small for ReLU students.
-    method : {"LSODA", "BDF", "Radau", "RK45", "DOP853"}, ``solve_ivp`` method
+    method : {"BDF", "LSODA", "Radau", "RK45", "DOP853"}, ``solve_ivp`` method (module docstring)
     rtol, atol : float > 0, ``solve_ivp`` tolerances (error per step ``<= atol + rtol*abs(theta)``)
     loss_tol : float > 0, stop when ``loss / loss0 <= loss_tol``
     grad_tol : float > 0, stop when ``||grad|| / ||grad(0)|| <= grad_tol``
     t_first, growth, t_max : float, chunk ends t_first * growth**k, capped at t_max
     record_times : sequence of float or None, times at which to store (W_1, W_2) snapshots
+    max_nfev : int >= 1, budget of right-hand-side evaluations (module docstring); the run stops,
+        unsuccessful, at the end of its last completed chunk when it is spent
 
     Returns
     -------
@@ -135,6 +149,7 @@ def gradient_flow(weights0, X_eps, Y, teacher_hidden=None, lam: float = 0.0,
     t_first = check_real("t_first", t_first, low=0.0, low_open=True)
     growth = check_real("growth", growth, low=1.0, low_open=True)
     t_max = check_real("t_max", t_max, low=t_first)
+    max_nfev = check_int("max_nfev", max_nfev, low=1)
     W1, W2 = (np.array(w, dtype=np.float64) for w in weights0)
     if W1.ndim != 2 or W2.ndim != 2 or W2.shape[1] != W1.shape[0]:
         raise InputError("weights0", f"must be (W_1, W_2) of shapes (m, d_x), (d_y, m); "
@@ -154,7 +169,12 @@ def gradient_flow(weights0, X_eps, Y, teacher_hidden=None, lam: float = 0.0,
         loss, grads = nets.st_loss_and_grad(unpack(theta), X_eps, Y, hidden, lam, activation)
         return loss, np.concatenate([g.ravel() for g in grads])
 
+    calls = [0]
+
     def rhs(_t, theta):
+        calls[0] += 1
+        if calls[0] > max_nfev:
+            raise _BudgetSpent
         return -loss_grad(theta)[1]
 
     theta = np.concatenate([W1.ravel(), W2.ravel()])
@@ -175,8 +195,15 @@ def gradient_flow(weights0, X_eps, Y, teacher_hidden=None, lam: float = 0.0,
     with threadpool_limits(limits=1, user_api="blas"):
         while True:
             inside = record[(record > t) & (record < t_end)]
-            sol = solve_ivp(rhs, (t, t_end), theta, method=method, rtol=rtol, atol=atol,
-                            t_eval=np.concatenate([inside, [t_end]]) if inside.size else None)
+            try:
+                sol = solve_ivp(rhs, (t, t_end), theta, method=method, rtol=rtol, atol=atol,
+                                t_eval=np.concatenate([inside, [t_end]]) if inside.size else None)
+            except _BudgetSpent:
+                success = False
+                message = (f"stopped at t = {t:.4g} (end of the last completed chunk): the budget of "
+                           f"max_nfev = {max_nfev} right-hand-side evaluations was spent in the next chunk")
+                nfev = calls[0] - 1
+                break
             n_chunks += 1
             nfev += int(sol.nfev)
             njev += int(sol.njev)
