@@ -382,6 +382,12 @@ def _fig3_measure(params, ctx):
         "E_t": E_t,
         "best_ratio": float(min(c["ratio"] for row in summ for c in row)),
         "median_ratio_se": float(np.median([c["ratio_se"] for row in summ for c in row])),
+        # for information (not in the verdict): how many colours seed noise could flip, and how many
+        # green cells of the smallest-N_s column stay green at ratio + 2 SE
+        "cells_within_2se_of_threshold": int(sum(abs(c["ratio"] - (1.0 - delta)) <= 2.0 * c["ratio_se"]
+                                                 for row in summ for c in row)),
+        "smallest_N_s_green_beyond_2se": int(sum(row[0]["ratio"] + 2.0 * row[0]["ratio_se"] <= 1.0 - delta
+                                                 for row in summ)),
         "feature_ratio_at_init": float(np.median(ratios_init)),
         "teacher_regeneration_gap": _regeneration_gap(teachers, cells, outs),
         "noise_std_pixel": _noise_std(spec, sigma),
