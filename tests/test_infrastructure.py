@@ -121,6 +121,15 @@ def test_underscore_run_settings_change_neither_keys_nor_numbers(tmp_path):
     assert RunContext("toy.claim", seed=0).map(_toy_cell, [{"a": 1}]) == first
 
 
+def test_an_edit_to_the_code_starts_cells_afresh_with_the_same_random_numbers(tmp_path, monkeypatch):
+    from theorycheck import sweep
+    first = RunContext("toy.claim", seed=0, cells_dir=tmp_path).map(_toy_cell, [{"a": 1}])
+    monkeypatch.setattr(sweep, "code_fingerprint", lambda: "edited-code")  # the name sweep calls
+    ctx = RunContext("toy.claim", seed=0, cells_dir=tmp_path)
+    assert ctx.map(_toy_cell, [{"a": 1}]) == first
+    assert ctx.stats == {"cells_run": 1, "cells_reused": 0}
+
+
 def test_snapshot_path_is_none_outside_a_saving_sweep():
     assert cell_snapshot_path() is None
     out = RunContext("toy.claim", seed=0).map(_snapshot_probe, [{}])[0]

@@ -176,7 +176,9 @@ def resolve_params(claim: Claim, scale: str, overrides: Mapping | None = None) -
 def _versions() -> dict:
     import numpy, scipy, sklearn
     from . import __version__
-    return {"theorycheck": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
+    from .seeding import code_fingerprint
+    return {"theorycheck": __version__, "theorycheck_code": code_fingerprint(),
+            "python": platform.python_version(), "numpy": numpy.__version__,
             "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
 
 

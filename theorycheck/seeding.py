@@ -6,12 +6,14 @@ and the same cell parameters give the same numbers, in any order, on any executo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["cell_key", "cell_rng", "stable_json"]
+__all__ = ["cell_key", "cell_rng", "code_fingerprint", "stable_json"]
 
 
 def stable_json(obj) -> str:
@@ -37,3 +39,17 @@ def cell_rng(seed: int, namespace: str, params: dict) -> np.random.Generator:
     digest = cell_key(namespace, params)
     words = [int(digest[i:i + 8], 16) for i in range(0, 16, 8)]
     return np.random.default_rng(np.random.SeedSequence([int(seed), *words]))
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """16 hex digits of SHA-256 over the path and bytes of every ``.py`` file of the package.
+
+    Part of every saved cell's key (never of a seed) and of every result's ``versions``: results of
+    two different versions of the code are never mixed, and a result says which code made it.
+    """
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]

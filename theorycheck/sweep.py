@@ -6,9 +6,12 @@ defined at module level (it is pickled to worker processes or Dask workers). Its
 JSON-serialisable (numpy arrays and scalars are converted). Results are passed through JSON even
 when computed fresh, so a reused cell and a fresh one are bit-for-bit the same.
 
-A saved cell is reused when the claim, the cell function's name, the package version, the run seed and
-the cell's parameters all match. Edits to the code that leave the version number unchanged are *not*
-detected: delete ``<out>/cells/<claim>/`` (or use a fresh ``--out``) after changing a claim's code.
+A saved cell is reused when the claim, the cell function's name, the run seed, the cell's
+parameters and the toolkit's code all match: the code enters as a hash of every ``.py`` file of
+the installed package (:func:`~theorycheck.seeding.code_fingerprint`), so any edit to the package
+-- a fix in a simulator a cell calls, not only in the cell function -- starts the cells afresh
+instead of mixing results of two versions of the code. The hash enters the file name only, not the cell's
+seed: the same seed gives the same random numbers whatever the code version.
 
 Entries of a cell whose name starts with ``_`` are *run settings* (how often to print progress or save
 a snapshot, say): the cell function receives them, but they are left out of the cell's key and seed,
@@ -37,7 +40,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import InputError, check_int
-from .seeding import cell_key, cell_rng
+from .seeding import cell_key, cell_rng, code_fingerprint
 from .store import atomic_write_json, to_jsonable
 
 __all__ = ["RunContext", "run_cell", "cell_identity", "cell_snapshot_path"]
@@ -144,8 +147,10 @@ class RunContext:
     def map(self, fn: CellFn, cells: list[dict], desc: str | None = None) -> list[dict]:
         """Run ``fn`` on every cell (skipping saved ones); results come back in the order of ``cells``."""
         ns = _namespace(self.claim_id, fn)
-        # the run seed is part of the key: a cell saved under --seed 0 is never reused for --seed 1
-        keys = [cell_key(ns, {"run_seed": self.seed, "cell": cell_identity(c)}) for c in cells]
+        # the run seed is part of the key: a cell saved under --seed 0 is never reused for --seed 1; the
+        # code hash too (but not of the seed: editing the code must not change the random numbers)
+        keys = [cell_key(f"{ns}|{code_fingerprint()}", {"run_seed": self.seed, "cell": cell_identity(c)})
+                for c in cells]
         results: list[dict | None] = [None] * len(cells)
         todo = []
         for i, key in enumerate(keys):
