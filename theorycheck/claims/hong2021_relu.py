@@ -196,6 +196,7 @@ def _fmt(xs):
 
 
 def _fig2_figure(result, fig):
+    from matplotlib.ticker import NullLocator
     s = result["series"]
     ax1, ax2 = fig.subplots(1, 2)
     ax1.plot(s["N_s"], s["early_stopped"], "o-", label="ST (2), early-stopped (best $\\lambda$)")
@@ -203,10 +204,12 @@ def _fig2_figure(result, fig):
     ax1.plot(s["N_s"], s["base"], "^-", label="base (1), early-stopped")
     ax1.axhline(s["bayes_error"], color="gray", lw=0.8, ls=":", label="Bayes error")
     ax1.set_xscale("log")
+    ax1.set_xticks(s["N_s"], [str(n) for n in s["N_s"]])   # the grid itself, not crowded 10^k labels
+    ax1.xaxis.set_minor_locator(NullLocator())
     ax1.set_xlabel("$N_s$ (noisy training samples)")
     ax1.set_ylabel("test error (exact)")
     ax1.set_title("Fig. 2: test error vs $N_s$")
-    ax1.legend()
+    ax1.legend(fontsize=7, loc="upper right")
     tr = s["trajectory"]
     for key, lab in (("st", f"ST, $\\lambda d$={tr['lam_d']:g}"), ("base", "base")):
         steps = np.maximum(np.asarray(tr[key]["steps"]), 1)
@@ -215,7 +218,7 @@ def _fig2_figure(result, fig):
     ax2.set_xlabel("GD step (step 0 drawn at 1)")
     ax2.set_ylabel("test error")
     ax2.set_title(f"trajectories at $N_s$={tr['N_s']}")
-    ax2.legend()
+    ax2.legend(fontsize=7)
 
 
 _FIG2_COMMON = {"sigma": 0.5, "lr_frac": 1.0, "stop_tol": 1e-6, "fit_max": 1e-3, "margin": 0.02,
