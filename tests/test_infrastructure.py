@@ -155,6 +155,13 @@ def test_cli_check_writes_schema_and_exit_codes(toy_registered, tmp_path, capsys
     assert "toy.claim" in (tmp_path / "report.html").read_text()
 
 
+def test_a_claim_without_gpu_code_records_that_it_ran_on_numpy(toy_registered):
+    from theorycheck import run_claim
+    res = run_claim("toy.claim", backend="cupy")
+    assert (res["backend"], res["backend_requested"]) == ("numpy", "cupy")
+    assert run_claim("toy.claim")["backend_requested"] == "numpy"
+
+
 def test_cli_run_exits_0_with_a_failing_claim_unless_strict(toy_registered, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(registry, "list_claims", lambda paper=None: [toy_registered])
     assert cli.main(["run", "--out", str(tmp_path), "--param", "limit=-100"]) == 0

@@ -37,6 +37,8 @@ def run_claim(claim_id: str, scale: str = "smoke", *, out=None, seed: int = 0, j
         Run seed; equal seeds give equal numbers.
     jobs, scheduler : see :class:`~theorycheck.sweep.RunContext`.
     backend : {"numpy", "cupy"}
+        Used by claims whose ``backends`` include it; the others run on NumPy (the result's
+        ``backend`` says which ran, ``backend_requested`` what was asked).
     params : mapping, optional
         Overrides of the scale's parameters (validated; unknown keys are refused).
     """
@@ -44,7 +46,9 @@ def run_claim(claim_id: str, scale: str = "smoke", *, out=None, seed: int = 0, j
     check_choice("backend", backend, BACKENDS)
     claim = get_claim(claim_id)
     store = Store(out) if out is not None else None
-    ctx = RunContext(claim_id=claim.id, seed=seed, jobs=jobs, scheduler=scheduler, backend=backend,
+    used = backend if backend in claim.backends else "numpy"
+    ctx = RunContext(claim_id=claim.id, seed=seed, jobs=jobs, scheduler=scheduler, backend=used,
+                     backend_requested=None if used == backend else backend,
                      cells_dir=store.cells_dir(claim.id) if store else None, progress=progress)
     result = evaluate(claim, scale, ctx, params)
     if store is not None:

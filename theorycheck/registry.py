@@ -73,6 +73,11 @@ class Claim:
         Raises :class:`~theorycheck.errors.InputError` for bad parameter values.
     reference : str
         Citation of the source.
+    tags : tuple of str
+    backends : tuple of str
+        Array backends the claim's computation can use; a claim run with another ``--backend``
+        runs on NumPy, and its result records the backend actually used (``backend``) next to the
+        one asked for (``backend_requested``).
     """
 
     id: str
@@ -89,6 +94,7 @@ class Claim:
     validate: Callable | None = None
     reference: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    backends: tuple[str, ...] = ("numpy",)
 
     @property
     def paper(self) -> str:
@@ -206,6 +212,7 @@ def evaluate(claim: Claim, scale: str, ctx, overrides: Mapping | None = None) ->
         "params": params,
         "seed": ctx.seed,
         "backend": ctx.backend,
+        "backend_requested": ctx.backend_requested or ctx.backend,
         "elapsed_s": elapsed,
         "cells": dict(ctx.stats),
         "versions": _versions(),

@@ -105,6 +105,8 @@ class RunContext:
         ``tcp://host:8786`` uses that Dask scheduler. ``None``: no Dask.
     backend : str
         Array backend for simulators that support it: ``"numpy"`` or ``"cupy"``.
+    backend_requested : str or None
+        The backend the user asked for, when the claim cannot use it and runs on ``backend``.
     progress : bool
         Show a progress bar for sweeps.
     """
@@ -115,6 +117,7 @@ class RunContext:
     jobs: int = 1
     scheduler: str | None = None
     backend: str = "numpy"
+    backend_requested: str | None = None
     progress: bool = False
     stats: dict = field(default_factory=lambda: {"cells_run": 0, "cells_reused": 0})
     _dask: "_DaskSession | None" = field(default=None, init=False, repr=False, compare=False)

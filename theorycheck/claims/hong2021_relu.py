@@ -286,6 +286,7 @@ register(Claim(
                 "runs: they are not part of a cell's key or seed). "
                 "Losses are means (the paper's sums with lr/N). Training in float32, test errors in float64."),
     validate=_fig2_validate,
+    backends=("numpy", "cupy"),
 ))
 
 
@@ -474,4 +475,5 @@ register(Claim(
                 "key or seed). "
                 "Training in float32 (mean losses), test errors exact in float64."),
     validate=_fig6_validate,
+    backends=("numpy", "cupy"),
 ))
