@@ -155,6 +155,23 @@ def test_cli_check_writes_schema_and_exit_codes(toy_registered, tmp_path, capsys
     assert "toy.claim" in (tmp_path / "report.html").read_text()
 
 
+@pytest.mark.parametrize("exc, code, needle", [
+    (FloatingPointError("training loss 619 exceeds 1000 x its initial value; lower the learning rate"), 2,
+     "numerical failure: training loss 619"),
+    (RuntimeError("boom"), 3, "internal error (RuntimeError): boom"),
+])
+def test_cli_failures_are_one_line_with_their_exit_code(toy_registered, monkeypatch, capsys, exc, code, needle):
+    from theorycheck import api
+
+    def explode(*args, **kwargs):
+        raise exc
+    monkeypatch.setattr(api, "run_claim", explode)
+    monkeypatch.delenv("THEORYCHECK_DEBUG", raising=False)
+    assert cli.main(["check", "toy.claim"]) == code
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_a_claim_without_gpu_code_records_that_it_ran_on_numpy(toy_registered):
     from theorycheck import run_claim
     res = run_claim("toy.claim", backend="cupy")

@@ -3,8 +3,10 @@
 Exit codes: ``check``: 0 all checked claims pass, 1 a claim fails. ``run`` (the main job): 0 when
 every claim was measured and the figures and report were written, whatever the verdicts (a claim
 the data contradict is a finding, printed and reported, not a broken job); ``run --strict`` exits 1
-when a claim fails, as ``check`` does. Every command: 2 bad input (one line on stderr, no traceback);
-130 interrupted (finished sweep cells are kept; rerun the same command to resume).
+when a claim fails, as ``check`` does. Every command: 2 bad input, including parameters that make a
+computation diverge (one line on stderr, no traceback); 3 an internal error (one line; set
+``THEORYCHECK_DEBUG=1`` for the traceback); 130 interrupted (finished sweep cells are kept; rerun
+the same command to resume).
 """
 
 from __future__ import annotations
@@ -191,3 +193,13 @@ def main(argv=None) -> int:
         print("theorycheck: interrupted; finished cells are saved, rerun the same command to resume",
               file=sys.stderr)
         return 130
+    except FloatingPointError as exc:  # a divergence or overflow: the parameters asked too much
+        print(f"theorycheck: error: numerical failure: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: one line for the user, the traceback on request
+        import os
+        if os.environ.get("THEORYCHECK_DEBUG"):
+            raise
+        print(f"theorycheck: internal error ({type(exc).__name__}): {exc}; set THEORYCHECK_DEBUG=1 "
+              "for the traceback", file=sys.stderr)
+        return 3

@@ -42,7 +42,8 @@ def _common_validate(p):
     check_int("n_eval", p["n_eval"], low=2)
     check_int("reps", p["reps"], low=1)
     check_choice("dtype", p["dtype"], ("float32", "float64"))
-    check_real("lr_frac", p["lr_frac"], low=0.0, low_open=True)
+    # a fraction of 1/lambda_max: GD on the local quadratic is stable only below 2
+    check_real("lr_frac", p["lr_frac"], low=0.0, high=2.0, low_open=True, high_open=True)
     check_real("stop_tol", p["stop_tol"], low=0.0)
     check_real("progress_s", p["progress_s"], low=0.0)
     check_real("snapshot_s", p["snapshot_s"], low=0.0, low_open=True)
