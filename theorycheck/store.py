@@ -22,21 +22,29 @@ import numpy as np
 
 from .seeding import _default
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "read_json", "Store"]
+__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_json", "read_json", "Store"]
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, then ``os.replace``)."""
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(binary_file)`` on a temporary file in ``path``'s folder, flush it to disk and
+    rename it to ``path`` (``os.replace``): readers see the old file or the whole new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (:func:`atomic_write`)."""
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 def to_jsonable(obj):

@@ -10,8 +10,8 @@ A saved cell is reused when the claim, the cell function's name, the run seed, t
 parameters and the toolkit's code all match: the code enters as a hash of every ``.py`` file of
 the installed package (:func:`~theorycheck.seeding.code_fingerprint`), so any edit to the package
 -- a fix in a simulator a cell calls, not only in the cell function -- starts the cells afresh
-instead of mixing results of two versions of the code. The hash enters the file name only, not the cell's
-seed: the same seed gives the same random numbers whatever the code version.
+instead of mixing results of two versions of the code. The hash enters the file name only, not the
+cell's seed: the same seed gives the same random numbers whatever the code version.
 
 Entries of a cell whose name starts with ``_`` are *run settings* (how often to print progress or save
 a snapshot, say): the cell function receives them, but they are left out of the cell's key and seed,
@@ -157,7 +157,7 @@ class RunContext:
         results: list[dict | None] = [None] * len(cells)
         todo = []
         for i, key in enumerate(keys):
-            path = self._cell_path(key)
+            path = self._cell_file(key, ".json")
             if path is not None and path.exists():
                 results[i] = json.loads(path.read_text())["result"]
                 self.stats["cells_reused"] += 1
@@ -165,13 +165,14 @@ class RunContext:
                 todo.append(i)
         bar = self._bar(len(cells), len(cells) - len(todo), desc or self.claim_id)
         try:
-            snaps = [self._snapshot_arg(keys[i]) for i in todo]
+            snaps = [None if self.cells_dir is None else str(self._cell_file(keys[i], ".snapshot"))
+                     for i in todo]
             for i, out in self._execute(fn, ns, [cells[i] for i in todo], todo, snaps):
                 results[i] = out
-                path = self._cell_path(keys[i])
+                path = self._cell_file(keys[i], ".json")
                 if path is not None:
                     atomic_write_json(path, {"cell": cells[i], "seed": self.seed, "result": out})
-                    self._snapshot_path(keys[i]).unlink(missing_ok=True)
+                    self._cell_file(keys[i], ".snapshot").unlink(missing_ok=True)
                 self.stats["cells_run"] += 1
                 if bar is not None:
                     bar.update(1)
@@ -181,15 +182,9 @@ class RunContext:
         return results  # type: ignore[return-value]
 
     # -- internals -------------------------------------------------------------------------
-    def _cell_path(self, key: str) -> Path | None:
-        return None if self.cells_dir is None else Path(self.cells_dir) / f"{key}.json"
-
-    def _snapshot_path(self, key: str) -> Path | None:
-        return None if self.cells_dir is None else Path(self.cells_dir) / f"{key}.snapshot"
-
-    def _snapshot_arg(self, key: str) -> str | None:
-        path = self._snapshot_path(key)
-        return None if path is None else str(path)
+    def _cell_file(self, key: str, suffix: str) -> Path | None:
+        """``<cells_dir>/<key><suffix>``: the saved result (.json) or unfinished work (.snapshot)."""
+        return None if self.cells_dir is None else Path(self.cells_dir) / f"{key}{suffix}"
 
     def _bar(self, total: int, done: int, desc: str):
         if not self.progress or total == 0:

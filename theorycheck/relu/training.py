@@ -45,17 +45,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ..backend import to_device, to_numpy
+from ..backend import to_numpy
 from ..errors import InputError, check_int, check_real
+from ..store import atomic_write
 
 __all__ = ["Trajectory", "geometric_schedule", "train"]
 
@@ -180,21 +179,6 @@ def _rng_state_from_json(text: str) -> dict:
     def dec(o):
         return np.asarray(o["__ndarray__"], dtype=o["dtype"]) if "__ndarray__" in o else o
     return json.loads(text, object_hook=dec)
-
-
-def _write_snapshot(path: Path, arrays: dict) -> None:
-    """``np.savez`` to a temporary file in ``path``'s folder, then ``os.replace`` (atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read_snapshot(path: Path, fingerprint: dict) -> dict:
@@ -340,7 +324,7 @@ def train(sim, *, steps: int, lr_W1: float, lr_a: float = 0.0, evaluate: Callabl
         if not full:
             arrays["perm"] = np.asarray(perm)
             arrays["rng_state"] = np.array(_rng_state_json(rng))
-        _write_snapshot(snapshot, arrays)
+        atomic_write(snapshot, lambda fh: np.savez(fh, **arrays))
 
     def record(step, parts):
         nonlocal best, eval_time
