@@ -19,6 +19,15 @@ settings.register_profile("explore", deadline=None, print_blob=True, max_example
 settings.load_profile(os.environ.get("THEORYCHECK_HYPOTHESIS_PROFILE", "deterministic"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_blas_thread():
+    """Tests call the maths directly, outside the sweeps that set BLAS threads; their matrices are
+    small, where threads only add overhead (a Theorem 2 test took 36 s with two threads, 2.7 s with one)."""
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _strict_floats():
     """Overflow, invalid operations and division by zero raise instead of leaving NaN behind."""

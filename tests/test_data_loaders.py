@@ -1,13 +1,13 @@
-"""Data loaders of theorycheck.data: digits, the synthetic teacher-labelled task, CIFAR-10 python
-batches from a folder, and the nested per-class splits of Hong et al. 2021 Sec. 4.1."""
+"""Data loaders of theorycheck.hong2021.datasets: digits, the synthetic teacher-labelled task,
+CIFAR-10 python batches from a folder, and the nested per-class splits of Hong et al. 2021 Sec. 4.1."""
 
 import pickle
 
 import numpy as np
 import pytest
 
-from theorycheck import data
 from theorycheck.errors import InputError
+from theorycheck.hong2021 import datasets as data
 
 
 def _write_cifar(folder, n_train=12, n_test=30, seed=0, bad=None):

@@ -1,13 +1,11 @@
 """hong2021.fig2 and hong2021.fig6: run at (reduced) smoke scale, JSON contract, verdicts that can fail."""
 
-import json
-
 import numpy as np
 import pytest
 
-from theorycheck import cli, draw_figure, get_claim, run_claim
+from theorycheck import cli, draw_figure, get_claim, load_result, run_claim
 from theorycheck.errors import InputError
-from theorycheck.registry import resolve_params
+from theorycheck.runner import resolve
 
 # Reduced smoke settings (the test-time budget): fewer lambdas / group sizes, the smoke sizes.
 FIG2_SMALL = {"N_s": [40], "lam_d": [1.0, 100.0]}
@@ -28,35 +26,36 @@ def fig6_result(tmp_path_factory):
 
 def test_fig2_smoke_shows_the_early_stopping_effect(fig2_result):
     res, out = fig2_result
-    s = res["series"]
+    s = res.series
     for key in ("N_s", "early_stopped", "zero_loss", "base", "lambda"):
         assert len(s[key]) == len(s["N_s"]) == 1
-    assert res["passed"], res["criteria"]
+    assert res.passed, res.criteria
     # the numbers behind the verdict: early-stopped ST below the zero-loss network and the base student
     assert all(e < z and e < b for e, z, b in zip(s["early_stopped"], s["zero_loss"], s["base"]))
     # negative control (the caption of Fig. 2): without early stopping the ST student does not beat base
     assert all(z > 0.98 * b for z, b in zip(s["zero_loss"], s["base"]))
     assert all(e >= s["bayes_error"] for e in s["early_stopped"])
     assert "exact" in s["test_error_kind"]
-    assert res["cells"]["cells_run"] == 1 + 3  # one teacher cell + (N_s, lambda) cells incl. base
-    saved = json.loads((out / "hong2021.fig2.json").read_text())
-    assert saved["series"]["N_s"] == s["N_s"]
+    assert res.cells["run"] == 1 + 3  # one teacher cell + (N_s, lambda) cells incl. base
+    saved = load_result("hong2021.fig2", out)
+    assert saved.series["N_s"] == s["N_s"] and saved.metrics == res.metrics
     assert draw_figure(saved, out) is not None and (out / "hong2021.fig2.png").exists()
 
 
 def test_fig2_rerun_reuses_every_cell(fig2_result):
     _, out = fig2_result
     again = run_claim("hong2021.fig2", "smoke", out=out, params=FIG2_SMALL)
-    assert again["cells"] == {"cells_run": 0, "cells_reused": 4}
+    assert dict(again.cells) == {"run": 0, "reused": 4, "recomputed": 0}
 
 
 def test_fig6_smoke_error_grows_with_g(fig6_result):
     res, out = fig6_result
-    s = res["series"]
-    assert s["g"] == FIG6_SMALL["g"] and s["N_s"] == [80]
+    s = res.series
+    assert list(s["g"]) == FIG6_SMALL["g"] and list(s["N_s"]) == [80]
     assert len(s["test_error"]) == 1 and len(s["test_error"][0]) == 4
     assert len(s["test_error_final"][0]) == 4 and len(s["targets_only"]) == 1
-    assert res["passed"], res["criteria"]
+    assert res.passed, res.criteria
+    assert draw_figure(res, out) is not None and (out / "hong2021.fig6.png").exists()
     errs = s["test_error"][0]
     assert errs[0] == min(errs) and errs[-1] > 1.25 * errs[0]
 
@@ -77,7 +76,8 @@ def _fig2_metrics(**over):
 ])
 def test_fig2_verdict_fails_on_failing_numbers(over, failing):
     claim = get_claim("hong2021.fig2")
-    v = claim.verdict(_fig2_metrics(**over), resolve_params(claim, "smoke"))
+    r = resolve(claim, "smoke")
+    v = claim.verdict(_fig2_metrics(**over), r.params, r.criteria)
     assert v.passed is (failing is None)
     if failing:
         assert not v.criteria[failing][0]
@@ -91,11 +91,11 @@ def test_fig2_verdict_fails_on_failing_numbers(over, failing):
 ])
 def test_fig6_verdict_fails_on_failing_numbers(over, failing):
     claim = get_claim("hong2021.fig6")
-    params = resolve_params(claim, "smoke")
+    r = resolve(claim, "smoke")
     m = {"large_N_s": [80, 160], "spearman_early_stopped": [0.9, 0.95], "g1_lowest_large": [True, True],
          "growth_largest_N": 2.0}
     m.update(over)
-    v = claim.verdict(m, params)
+    v = claim.verdict(m, r.params, r.criteria)
     assert v.passed is (failing is None)
     if failing:
         assert not v.criteria[failing][0]
@@ -112,7 +112,7 @@ def test_fig6_verdict_fails_on_failing_numbers(over, failing):
 ])
 def test_bad_parameters_raise_input_errors(cid, param, value, match):
     with pytest.raises(InputError, match=match):
-        resolve_params(get_claim(cid), "smoke", {param: value})
+        resolve(get_claim(cid), "smoke", {param: value})
 
 
 def test_cli_rejects_bad_parameter_in_one_line(capsys, tmp_path):
@@ -125,8 +125,20 @@ def test_every_scale_is_valid_and_paper_scale_has_paper_sizes():
     for cid in ("hong2021.fig2", "hong2021.fig6"):
         claim = get_claim(cid)
         for scale in ("smoke", "default", "paper"):
-            resolve_params(claim, scale)
+            resolve(claim, scale)
         paper = claim.scales["paper"]
         assert (paper["m"], paper["d"]) == (20000, 500)
     assert get_claim("hong2021.fig2").scales["paper"]["sigma"] == 0.5
     assert np.isclose(get_claim("hong2021.fig6").scales["paper"]["sigma"] ** 2, 0.09)
+
+
+def test_verdict_thresholds_are_criteria_the_same_at_every_scale():
+    assert dict(get_claim("hong2021.fig2").criteria) == {"margin": 0.02, "fit_max": 1e-3}
+    assert dict(get_claim("hong2021.fig6").criteria) == {"rho_min": 0.6, "growth_min": 0.25}
+    # a stricter criterion can turn the verdict; the override is marked exploratory
+    claim = get_claim("hong2021.fig6")
+    r = resolve(claim, "smoke", {"growth_min": 1.5})
+    assert r.exploratory == ("growth_min",) and r.params == resolve(claim, "smoke").params
+    m = {"large_N_s": [80, 160], "spearman_early_stopped": [0.9, 0.95], "g1_lowest_large": [True, True],
+         "growth_largest_N": 2.0}
+    assert not claim.verdict(m, r.params, r.criteria).criteria["effect_size"][0]

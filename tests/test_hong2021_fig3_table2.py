@@ -5,11 +5,12 @@ the deterministic teacher regeneration, a negative control and the figures."""
 import numpy as np
 import pytest
 
-from theorycheck import cli, data, mlp
-from theorycheck.api import draw_figure, run_claim
-from theorycheck.claims import hong2021_regime as H
+from theorycheck import cli, draw_figure, get_claim, run_claim
 from theorycheck.errors import InputError
-from theorycheck.registry import get_claim, resolve_params
+from theorycheck.hong2021 import datasets as data, mlp
+from theorycheck.hong2021.claims.regime import PAPER_TABLE2
+from theorycheck.hong2021.experiments import regime as H
+from theorycheck.runner import resolve
 
 FIG3 = get_claim("hong2021.fig3")
 TABLE2 = get_claim("hong2021.table2")
@@ -28,7 +29,7 @@ def _fig3_metrics(boundary, smallest_green=None, E_t=(0.2, 0.05)):
     [None, 20, 20, 80],
 ])
 def test_fig3_verdict_passes_on_the_papers_pattern(boundary):
-    v = FIG3.verdict(_fig3_metrics(boundary), FIG3.scales["smoke"])
+    v = FIG3.verdict(_fig3_metrics(boundary), FIG3.scales["smoke"], FIG3.criteria)
     assert v.passed, v.criteria
 
 
@@ -41,17 +42,17 @@ def test_fig3_verdict_passes_on_the_papers_pattern(boundary):
     ([None, None, None], "benefit_exists"),            # nothing helps anywhere
 ])
 def test_fig3_verdict_fails_when_a_claim_is_broken(boundary, failing):
-    v = FIG3.verdict(_fig3_metrics(boundary), FIG3.scales["smoke"])
+    v = FIG3.verdict(_fig3_metrics(boundary), FIG3.scales["smoke"], FIG3.criteria)
     assert not v.passed and not v.criteria[failing][0]
 
 
 def test_fig3_verdict_fails_when_teachers_do_not_improve_with_N_t():
-    v = FIG3.verdict(_fig3_metrics([None, 20, 40], E_t=(0.05, 0.2)), FIG3.scales["smoke"])
+    v = FIG3.verdict(_fig3_metrics([None, 20, 40], E_t=(0.05, 0.2)), FIG3.scales["smoke"], FIG3.criteria)
     assert not v.passed and not v.criteria["teachers_improve_with_N_t"][0]
 
 
 def test_table2_verdict_accepts_the_papers_own_table():
-    assert TABLE2.verdict({"min_N_t": H.PAPER_TABLE2["min_N_t"]}, TABLE2.scales["default"]).passed
+    assert TABLE2.verdict({"min_N_t": PAPER_TABLE2["min_N_t"]}, TABLE2.scales["default"], TABLE2.criteria).passed
 
 
 @pytest.mark.parametrize("min_N_t, passed", [
@@ -63,7 +64,7 @@ def test_table2_verdict_accepts_the_papers_own_table():
     ([None] * 5, False),                    # no teacher helps at all
 ])
 def test_table2_verdict(min_N_t, passed):
-    assert TABLE2.verdict({"min_N_t": min_N_t}, TABLE2.scales["default"]).passed is passed
+    assert TABLE2.verdict({"min_N_t": min_N_t}, TABLE2.scales["default"], TABLE2.criteria).passed is passed
 
 
 def test_boundary_helpers_read_none_as_beyond_the_grid():
@@ -91,13 +92,14 @@ def test_training_sets_and_their_noise_are_nested_in_N():
 
 
 def test_teacher_regeneration_is_bit_identical():
-    params = resolve_params(TABLE2, "smoke", TINY)
+    params = resolve(TABLE2, "smoke", TINY).params
     spec = {"dataset": "digits", "data_dir": None, "n_val": 20, "n_test": 40, "pool": 20, "data_seed": 11,
             "noise_unit": "pixel_std", "test_noise_draws": 1, "subset_per_seed": True}
     train = {k: params[k] for k in ("hidden", "steps", "lr", "batch_size", "momentum", "eval_every")}
-    first = H._teacher(spec, train, 20, 4)
-    H._teacher_cached.cache_clear()
-    second = H._teacher(spec, train, 20, 4)
+    first = H.train_teacher(spec, train, 20, 4)
+    assert H.train_teacher(spec, train, 20, 4) is first  # memoised within a process
+    H.clear_caches()
+    second = H.train_teacher(spec, train, 20, 4)
     assert first is not second
     for a, b in zip(first.params, second.params):
         np.testing.assert_array_equal(a, b)
@@ -109,21 +111,21 @@ def test_tiny_runs_are_consistent_and_figures_draw(tmp_path):
     table2 = run_claim("hong2021.table2", "smoke", out=tmp_path, params={**TINY, "N_t_grid": [5, 20],
                                                                          "sigmas": [0.1, 0.5]})
     for res in (fig3, table2):
-        m = res["metrics"]
+        m = res.metrics
         assert m["teacher_regeneration_gap"] == 0.0  # students regenerate exactly the teacher cells' nets
-        assert all(0.0 <= e <= 1.0 for e in m["E_base"] + m["E_t"])
+        assert all(0.0 <= e <= 1.0 for e in list(m["E_base"]) + list(m["E_t"]))
         assert draw_figure(res, tmp_path) is not None
-        assert (tmp_path / f"{res['claim']}.png").stat().st_size > 0
-    assert len(fig3["series"]["green"]) == 2 and len(fig3["series"]["green"][0]) == 2
-    assert table2["series"]["paper"]["min_N_t"] == [200, 300, 500, 700, 800]
+        assert (tmp_path / f"{res.claim}.png").stat().st_size > 0
+    assert len(fig3.series["green"]) == 2 and len(fig3.series["green"][0]) == 2
+    assert list(table2.series["paper"]["min_N_t"]) == [200, 300, 500, 700, 800]
     # base students are shared: the same noise level and seed give the same E_base in both claims' cells
-    assert table2["metrics"]["noise_std_pixel"][0] == pytest.approx(0.1 * 0.376, rel=0.05)
+    assert table2.metrics["noise_std_pixel"][0] == pytest.approx(0.1 * 0.376, rel=0.05)
 
 
 def test_lambda_makes_the_feature_term_comparable_to_the_base_term_at_init():
     """The documented choice of lam (scale_note): the feature term of Eq. (2) is 1-5x the cross-entropy
     at initialisation on the digits (the paper's 0.001 refers to ResNet feature maps)."""
-    params = resolve_params(FIG3, "default")
+    params = resolve(FIG3, "default").params
     split = data.per_class_split(data.load_digits_data(), 20, 40, np.random.default_rng(0))
     D = data.load_digits_data()
     idx = split.subset(10)
@@ -142,11 +144,11 @@ def test_negative_control_without_the_feature_term_no_teacher_helps():
     verdict fails; with the scale's lam the same run finds helpful teachers."""
     on = run_claim("hong2021.table2", "smoke")
     off = run_claim("hong2021.table2", "smoke", params={"lam": 1e-9})
-    assert any(v is not None for v in on["metrics"]["min_N_t"])
-    assert off["metrics"]["min_N_t"] == [None] * len(off["params"]["sigmas"])
-    assert not off["passed"] and not off["criteria"]["some_teacher_helps"]["ok"]
+    assert any(v is not None for v in on.metrics["min_N_t"])
+    assert list(off.metrics["min_N_t"]) == [None] * len(off.params["sigmas"])
+    assert not off.passed and not off.criteria["some_teacher_helps"].ok
     # 1e-9 * O(100) feature term: the students' errors agree to far better than delta = 4%
-    assert np.max(np.abs(np.array(off["series"]["ratio"]) - 1)) < 0.01
+    assert np.max(np.abs(np.array(off.series["ratio"]) - 1)) < 0.01
 
 
 # -- input validation --------------------------------------------------------------------------------
@@ -165,7 +167,7 @@ def test_negative_control_without_the_feature_term_no_teacher_helps():
 ])
 def test_bad_parameters_are_input_errors(claim, override, needle):
     with pytest.raises(InputError, match=needle):
-        resolve_params(claim, "smoke", override)
+        resolve(claim, "smoke", override)
 
 
 def test_cli_reports_a_missing_cifar_folder_in_one_line(capsys, tmp_path):

@@ -9,10 +9,11 @@ from hypothesis import given, strategies as st
 
 from theorycheck import cli, draw_figure, nets, run_claim
 from theorycheck.errors import InputError
-from theorycheck.linear import (balanced_mode_trajectory, gradient_flow, min_norm_interpolator,
-                                row_space_projector, scaled_init, thm1_instance)
-from theorycheck.claims.hong2021_linear import _thm1_cell
-from theorycheck.registry import get_claim, resolve_params
+from theorycheck.hong2021.experiments.linear import thm1_cell, thm1_setup
+from theorycheck.hong2021.linear import (balanced_mode_trajectory, gradient_flow, min_norm_interpolator,
+                                         row_space_projector, scaled_init, thm1_instance)
+from theorycheck.registry import get_claim
+from theorycheck.runner import resolve
 
 CLAIM = "hong2021.thm1"
 
@@ -23,16 +24,16 @@ def smoke():
 
 
 def test_theorem1_gap_is_linear_in_delta_at_smoke_scale(smoke):
-    m = smoke["metrics"]
-    assert smoke["passed"], smoke["criteria"]
+    m = smoke.metrics
+    assert smoke.passed, smoke.failed_criteria()
     assert m["n_converged"] == m["n_runs"] and m["solver_success"]
-    assert m["slope"] >= 1 - smoke["params"]["slope_tol"]
+    assert m["slope"] >= 1 - smoke.criteria_values["slope_tol"]
     # C = gap / delta is bounded by ||W2b(inf)||_2 + ||W2st(inf)||_2 (digest §2.2 step 4), up to the
     # measured distance of each run to its limit
     assert m["C_over_bound_max"] <= 1.0
     assert 0 < m["C"] <= m["C_bound"]
     # the base limit approaches the minimum-norm interpolator as delta -> 0 (digest §2.2 step 5)
-    assert m["base_to_min_norm_rel_at_min_delta"] <= 10 * min(smoke["params"]["deltas"])
+    assert m["base_to_min_norm_rel_at_min_delta"] <= 10 * min(smoke.params["deltas"])
 
 
 _FLOW = {"sigma": 0.5, "teacher_activation": "identity", "method": "BDF", "rtol": 1e-10, "atol": 1e-12,
@@ -49,7 +50,7 @@ def test_theorem1_gap_within_C_delta_over_random_instances(N, extra, m_extra, d_
     integrator's rtol |W1| + atol sqrt(#W1) for the invariance, and residual / s_min(X_eps) (distance
     to the zero-loss limit) plus that invariance error for the identity and the gap."""
     cell = dict(_FLOW, N_s=N, d_x=N + extra, m=N + m_extra, d_y=d_y, delta=delta, instance_seed=seed)
-    runs = [_thm1_cell(dict(cell, loss="base", lam=0.0), None), _thm1_cell(dict(cell, loss="st", lam=lam), None)]
+    runs = [thm1_cell(dict(cell, loss="base", lam=0.0), None), thm1_cell(dict(cell, loss="st", lam=lam), None)]
     for r in runs:
         assert r["inv_err"] <= r["inv_tol"]
         assert r["ident_err"] <= r["ident_bound"]
@@ -167,8 +168,8 @@ def test_teacher_that_cannot_interpolate_breaks_convergence_of_the_st_flow():
 ])
 def test_verdict_fails_on_failing_numbers(smoke, key, value, why):
     claim = get_claim(CLAIM)
-    metrics = dict(smoke["metrics"], **{key: value})
-    verdict = claim.verdict(metrics, smoke["params"])
+    metrics = dict(smoke.metrics, **{key: value})
+    verdict = claim.verdict(metrics, smoke.params, smoke.criteria_values)
     assert not verdict.passed
     assert not verdict.criteria[why][0]
 
@@ -181,7 +182,7 @@ def test_verdict_fails_on_failing_numbers(smoke, key, value, why):
 ])
 def test_bad_input_names_the_parameter(override, param):
     with pytest.raises(InputError) as info:
-        resolve_params(get_claim(CLAIM), "smoke", override)
+        resolve(get_claim(CLAIM), "smoke", override)
     assert info.value.param == param
 
 
@@ -200,8 +201,7 @@ def test_gradient_flow_stops_unsuccessful_when_its_evaluation_budget_is_spent():
 
 
 def test_default_integrator_converges_on_the_instance_that_stalled_lsoda():
-    from theorycheck.claims.hong2021_linear import _thm1_setup
-    inst, W0 = _thm1_setup(dict(N_s=4, d_x=5, m=6, d_y=1, delta=0.01, instance_seed=594619332, sigma=0.5,
+    inst, W0 = thm1_setup(dict(N_s=4, d_x=5, m=6, d_y=1, delta=0.01, instance_seed=594619332, sigma=0.5,
                                 teacher_activation="identity"))
     res = gradient_flow(W0, inst.X_eps, inst.Y, inst.T, 10.0, t_max=1e5, max_nfev=100_000)
     assert res.success and res.converged and res.loss_rel <= 1e-20

@@ -6,14 +6,15 @@ import pytest
 from hypothesis import given, strategies as st
 
 from theorycheck import draw_figure, nets, run_claim
-from theorycheck.claims.hong2021_linear import THM2_CONTROLS, _control_key
 from theorycheck.errors import InputError
-from theorycheck.linear import (Instance, end_to_end_certificate, gram_condition, minimise_lbfgs,
-                                ols_end_to_end, thm2_instance)
-from theorycheck.registry import get_claim, resolve_params
+from theorycheck.hong2021.experiments.linear import THM2_CONTROLS, control_key
+from theorycheck.hong2021.linear import (Instance, end_to_end_certificate, gram_condition, minimise_lbfgs,
+                                         ols_end_to_end, thm2_instance)
+from theorycheck.registry import get_claim
+from theorycheck.runner import resolve
 
 CLAIM = "hong2021.thm2"
-GRAD_TOL = 1e-9  # required end-to-end gradient ratio ||G|| / ||G(0)|| (see theorycheck.linear.minimise)
+GRAD_TOL = 1e-9  # required end-to-end gradient ratio ||G|| / ||G(0)|| (see theorycheck.hong2021.linear.minimise)
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +75,11 @@ def _rel_matrix(W, W_star):
 
 
 def test_theorem2_claim_passes_and_every_control_differs(smoke):
-    m = smoke["metrics"]
-    assert smoke["passed"], smoke["criteria"]
+    m = smoke.metrics
+    assert smoke.passed, smoke.failed_criteria()
     assert m["max_mismatch"] <= m["tol"]
     for name in THM2_CONTROLS:
-        assert m[_control_key(name)] > m["control_threshold"] > m["tol"]
+        assert m[control_key(name)] > m["control_threshold"] > m["tol"]
 
 
 def test_teacher_that_does_not_interpolate_moves_only_the_st_minimiser():
@@ -131,7 +132,7 @@ def test_duplicated_samples_leave_the_minimiser_undetermined():
     ("control_gap_duplicated_samples", 0.0, "control: duplicated samples"),
 ])
 def test_verdict_fails_on_failing_numbers(smoke, key, value, why):
-    verdict = get_claim(CLAIM).verdict(dict(smoke["metrics"], **{key: value}), smoke["params"])
+    verdict = get_claim(CLAIM).verdict(dict(smoke.metrics, **{key: value}), smoke.params, smoke.criteria_values)
     assert not verdict.passed and not verdict.criteria[why][0]
 
 
@@ -142,7 +143,7 @@ def test_verdict_fails_on_failing_numbers(smoke, key, value, why):
 ])
 def test_bad_input_names_the_parameter(override, param):
     with pytest.raises(InputError) as info:
-        resolve_params(get_claim(CLAIM), "smoke", override)
+        resolve(get_claim(CLAIM), "smoke", override)
     assert info.value.param == param
 
 

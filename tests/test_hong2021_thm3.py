@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 from theorycheck import cli, draw_figure, get_claim, run_claim
-from theorycheck.claims.hong2021_lasso import crossing_threshold, fit_common_slope
 from theorycheck.errors import InputError
-from theorycheck.registry import resolve_params
+from theorycheck.hong2021.experiments.lasso import crossing_threshold, fit_common_slope
+from theorycheck.runner import resolve
 
 CLAIM = "hong2021.thm3"
 
@@ -49,16 +49,16 @@ def test_fit_common_slope_recovers_slope_with_separate_intercepts(n_groups, n_pe
 # -- the claim ------------------------------------------------------------------------------------
 def test_thm3_smoke_passes_and_reports_thresholds(smoke_result):
     res = smoke_result
-    assert res["passed"], res["criteria"]
-    m, p = res["metrics"], res["params"]
+    assert res.passed, res.failed_criteria()
+    m, p = res.metrics, res.params
     for s in p["s_values"]:
         for d in p["d_values"]:
             row = m[f"N_star_s{s}_d{d}"]
             assert len(row) == len(p["g_values"]) + 1
             assert all(v is None or v > 0 for v in row)
-    table = res["series"]["threshold_table"]
+    table = res.series["threshold_table"]
     assert {(r["s"], r["d"], r["g"]) for r in table} == {
-        (s, d, g) for s in p["s_values"] for d in p["d_values"] for g in p["g_values"] + ["base"]}
+        (s, d, g) for s in p["s_values"] for d in p["d_values"] for g in [*p["g_values"], "base"]}
     assert m["all_converged"] and m["max_rel_gap"] <= m["gap_bound"]
     fig = draw_figure(res)
     assert len(fig.axes) >= 4
@@ -67,8 +67,8 @@ def test_thm3_smoke_passes_and_reports_thresholds(smoke_result):
 def test_thm3_negative_control_undecomposed_teacher_grows_with_s(smoke_result):
     """g = s (the base student: one pooled feature = the target) is the undecomposed teacher; the
     flatness-in-s criterion applied to it must fail, and it needs more samples than g = 1."""
-    m, p = smoke_result["metrics"], smoke_result["params"]
-    assert m["slope_s_base"] > p["max_slope_s"]
+    m, p = smoke_result.metrics, smoke_result.params
+    assert m["slope_s_base"] > smoke_result.criteria_values["max_slope_s"]
     for s in p["s_values"]:
         for d in p["d_values"]:
             row = m[f"N_star_s{s}_d{d}"]
@@ -87,8 +87,8 @@ def test_thm3_negative_control_undecomposed_teacher_grows_with_s(smoke_result):
 ])
 def test_thm3_verdict_fails_on_failing_numbers(smoke_result, change, failing):
     claim = get_claim(CLAIM)
-    metrics = {**smoke_result["metrics"], **change}
-    verdict = claim.verdict(metrics, smoke_result["params"])
+    metrics = {**smoke_result.metrics, **change}
+    verdict = claim.verdict(metrics, smoke_result.params, smoke_result.criteria_values)
     assert not verdict.passed
     assert not verdict.criteria[failing][0]
 
@@ -107,7 +107,7 @@ def test_thm3_verdict_fails_on_failing_numbers(smoke_result, change, failing):
 ])
 def test_thm3_bad_parameters_are_input_errors(override, needle):
     with pytest.raises(InputError, match=needle):
-        resolve_params(get_claim(CLAIM), "smoke", override)
+        resolve(get_claim(CLAIM), "smoke", override)
 
 
 def test_thm3_cli_bad_g_is_one_line_exit_2(capsys, tmp_path):
@@ -119,5 +119,5 @@ def test_thm3_cli_bad_g_is_one_line_exit_2(capsys, tmp_path):
 def test_thm3_fails_when_the_sample_grid_is_too_small():
     """Measured numbers, not typed in: with N_s <= 20 no g gets within (1 + eta) of the optimum."""
     res = run_claim(CLAIM, "smoke", params={"N_values": [10, 14, 20], "seeds": 2})
-    assert not res["passed"]
-    assert not res["criteria"]["small_g_reaches_optimum"]["ok"]
+    assert not res.passed
+    assert not res.criteria["small_g_reaches_optimum"].ok

@@ -2,15 +2,14 @@
 contradict the paper, their figures draw from saved results, bad parameters are refused, and a
 broken assumption breaks the conclusion (negative controls)."""
 
-import copy
 from functools import partial
 
 import numpy as np
 import pytest
 
-from theorycheck import draw_figure, get_claim, kd, load_result, ntk, run_claim
-from theorycheck.claims import ji2020 as J
+from theorycheck import draw_figure, get_claim, load_result, run_claim
 from theorycheck.errors import InputError
+from theorycheck.ji2020 import experiments, kd, ntk
 
 IDS = ["ji2020.effective_logit", "ji2020.linearisation", "ji2020.risk_bound", "ji2020.data_inefficiency",
        "ji2020.imperfect_teacher"]
@@ -25,9 +24,9 @@ def smoke(tmp_path_factory):
 @pytest.mark.parametrize("cid", IDS)
 def test_claim_passes_at_smoke_scale(smoke, cid):
     res = smoke[1][cid]
-    assert res["passed"], {k: v for k, v in res["criteria"].items() if not v["ok"]}
+    assert res.passed, res.failed_criteria()
     for key in get_claim(cid).key_metrics:
-        assert key in res["metrics"]
+        assert key in res.metrics
 
 
 @pytest.mark.parametrize("cid", IDS)
@@ -57,24 +56,56 @@ BREAKS = {
 def test_verdict_fails_on_contradicting_numbers(smoke, cid):
     res = smoke[1][cid]
     claim = get_claim(cid)
-    assert claim.verdict(res["metrics"], res["params"]).passed
+    assert claim.verdict(dict(res.metrics), res.params, res.criteria_values).passed
     for change in BREAKS[cid]:
-        metrics = copy.deepcopy(res["metrics"]) | change
-        assert not claim.verdict(metrics, res["params"]).passed, change
+        metrics = dict(res.metrics) | change
+        assert not claim.verdict(metrics, res.params, res.criteria_values).passed, change
+
+
+# the thresholds are the claim's criteria, not constants inside the verdict: tightening one past the
+# measured number fails the same measurement, loosening one admits numbers the default refuses
+CRITERIA_CASES = [
+    ("ji2020.effective_logit", {}, {"residual_tol": 1e-20}, False),
+    ("ji2020.effective_logit", {}, {"fd_tol": 1e-9}, False),
+    ("ji2020.effective_logit", {}, {"z0_slope_tol": 1e-6}, False),
+    ("ji2020.linearisation", {}, {"rmse_tol_at_16384": 1e-4}, False),
+    ("ji2020.linearisation", {}, {"max_gap_slope": -0.9}, False),
+    ("ji2020.linearisation", {}, {"gram_slope_range": [-0.45, -0.3]}, False),
+    ("ji2020.linearisation", {}, {"limit_tol": 1e-16}, False),
+    ("ji2020.risk_bound", {"alpha_rho1_max_increase": 1e-3}, {}, False),
+    ("ji2020.risk_bound", {"alpha_rho1_max_increase": 1e-3}, {"alpha_tol": 1e-2}, True),
+    ("ji2020.data_inefficiency", {}, {"soft_margin": 2.0}, False),
+    ("ji2020.data_inefficiency", {}, {"saturation_tol": 1e-6}, False),
+    ("ji2020.imperfect_teacher", {}, {"teacher_err_range": [0.0, 0.01]}, False),
+    ("ji2020.imperfect_teacher", {}, {"max_err_ratio": 0.1}, False),
+    ("ji2020.imperfect_teacher", {}, {"fd_tol": 1e-12}, False),
+    ("ji2020.imperfect_teacher", {"deriv_positive_frac": 0.5}, {"min_positive_frac": 0.5}, True),
+]
+
+
+@pytest.mark.parametrize("cid, metrics_change, criteria_change, passes", CRITERIA_CASES)
+def test_verdict_reads_its_criteria(smoke, cid, metrics_change, criteria_change, passes):
+    res = smoke[1][cid]
+    claim = get_claim(cid)
+    assert set(res.criteria_values) == set(claim.criteria) and set(criteria_change) <= set(claim.criteria)
+    criteria = dict(res.criteria_values) | criteria_change
+    assert claim.verdict(dict(res.metrics) | metrics_change, res.params, criteria).passed is passes
 
 
 @pytest.mark.parametrize("cid, bad, needle", [
     ("ji2020.effective_logit", {"n_grid": 400}, "n_grid must be odd"),
-    ("ji2020.effective_logit", {"rhos": [0.0, 0.5]}, "rhos must be in"),
+    ("ji2020.effective_logit", {"rhos": [0.0, 0.5]}, "rhos entries must be in"),
     ("ji2020.linearisation", {"widths": [255, 1024, 4096]}, "widths"),
     ("ji2020.linearisation", {"widths": [256, 1024]}, "at least 3"),
-    ("ji2020.risk_bound", {"rhos": [1.0, 0.0]}, "rhos must be in"),
+    ("ji2020.risk_bound", {"rhos": [1.0, 0.0]}, "rhos entries must be in"),
     ("ji2020.risk_bound", {"n_grid": [10, 40, 20]}, "strictly increasing"),
     ("ji2020.risk_bound", {"n_test": 10 ** 7}, "memory_budget would be exceeded"),
     ("ji2020.data_inefficiency", {"n_grid_hard": [20, 30]}, "subset of n_grid"),
     ("ji2020.data_inefficiency", {"rhos": [0.5, 0.1]}, "must contain 1.0"),
     ("ji2020.imperfect_teacher", {"rhos": [0.0, 0.5]}, "contain 1.0"),
     ("ji2020.imperfect_teacher", {"fd_eps": 0.1}, "fd_eps"),
+    ("ji2020.imperfect_teacher", {"teacher_err_range": [0.2, 0.1]}, "teacher_err_range"),
+    ("ji2020.linearisation", {"gram_slope_range": [-0.3, -0.7]}, "strictly increasing"),
 ])
 def test_bad_parameters_are_refused_before_running(cid, bad, needle):
     with pytest.raises(InputError, match=needle):
@@ -87,11 +118,12 @@ def test_negative_control_wrong_kernel_constant_breaks_the_linearisation():
     the network by far more. (At convergence both give the same ridgeless interpolant, which is why
     the claim compares at equal time, not only at the end.)"""
     steps, m = 1, 16384
-    cell = dict(J._LIN_BASE, data_seed=11)
-    X, Xt, zt, _ = J._lin_data(cell)
+    p = get_claim("ji2020.linearisation").scales["default"]
+    X, Xt, zt, _ = experiments.linearisation_data(11, d=p["d"], n=p["n"], n_test=p["n_test"],
+                                                  n_centres=p["n_centres"], c_std=p["c_std"])
     yg = (zt > 0).astype(float)
     K, Kx = ntk.relu_ntk(X), ntk.relu_ntk(Xt, X)
-    lr = J._step_size(K, 1.0, 1.0, 0.5)
+    lr = experiments.step_size(K, 1.0, 1.0, 0.5)
     grad = kd.kd_mean_grad_fn(zt, yg, 1.0, 1.0)
     rng = np.random.default_rng(0)
     w = ntk.ntk_gradient_descent(ntk.init_ntk_network(10, m, rng), X,
@@ -111,13 +143,13 @@ def test_negative_control_wrong_kernel_constant_breaks_the_linearisation():
 
 
 def test_negative_control_perfect_teacher_has_no_interior_optimum(smoke):
-    m = smoke[1]["ji2020.imperfect_teacher"]["metrics"]
+    m = smoke[1]["ji2020.imperfect_teacher"].metrics
     assert m["rho_star"] < 1.0 and m["perfect_rho_star"] == 1.0
     assert m["perfect_deriv_max_rel"] <= m["perfect_deriv_tol"]
 
 
 def test_risk_bound_is_vacuous_for_mixed_labels_and_reported(smoke):
-    m = smoke[1]["ji2020.risk_bound"]["metrics"]
+    m = smoke[1]["ji2020.risk_bound"].metrics
     # expected behaviour, not a failure: the label step drives alpha_n to pi/2 and the bound to 1
     assert m["vacuous_frac_rho_lt1"] > 0.5 and min(m["B_rho_lt1_at_nmax"]) == 1.0
     assert all(a > 1.4 for a in m["alpha_rho_lt1_at_nmax"])

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, strategies as st
 from scipy.special import expit
 
-from theorycheck import kd
 from theorycheck.errors import InputError
+from theorycheck.ji2020 import kd
 
 EPS = np.finfo(float).eps
 

@@ -7,8 +7,9 @@ import sympy as sp
 from hypothesis import given, strategies as st
 from scipy.optimize import minimize
 
-from theorycheck import lasso, nets
-from theorycheck.data import gaussian_inputs
+from theorycheck import nets
+from theorycheck.hong2021 import lasso
+from theorycheck.hong2021.datasets import gaussian_inputs
 from theorycheck.errors import InputError
 
 EPS = np.finfo(np.float64).eps

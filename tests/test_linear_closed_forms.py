@@ -1,4 +1,4 @@
-"""Closed forms of theorycheck.linear (Hong et al. 2021, Theorems 1-2; digest §2.2-2.4) against
+"""Closed forms of theorycheck.hong2021.linear (Hong et al. 2021, Theorems 1-2; digest §2.2-2.4) against
 independent references: numpy least squares, projector algebra, sympy, Monte Carlo."""
 
 import numpy as np
@@ -7,7 +7,7 @@ import sympy as sp
 from hypothesis import given, strategies as st
 
 from theorycheck.errors import InputError
-from theorycheck.linear import closed_forms as cf
+from theorycheck.hong2021.linear import closed_forms as cf
 
 EPS = np.finfo(float).eps
 

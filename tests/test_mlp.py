@@ -1,12 +1,13 @@
-"""The MLP classifier of theorycheck.mlp: Eq. (2) for classification, its gradient, the step schedule
-and early stopping."""
+"""The MLP classifier of theorycheck.hong2021.mlp: Eq. (2) for classification, its gradient, the step
+schedule and early stopping."""
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from theorycheck import mlp, nets
+from theorycheck import nets
 from theorycheck.errors import InputError
+from theorycheck.hong2021 import mlp
 
 
 def _problem(seed, d, hidden, K, N, with_teacher):

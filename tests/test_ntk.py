@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from theorycheck import kd, nets, ntk
+from theorycheck import nets
 from theorycheck.errors import InputError
+from theorycheck.ji2020 import kd, ntk
 
 EPS = np.finfo(float).eps
 seeds = st.integers(0, 2 ** 32 - 1)

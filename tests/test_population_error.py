@@ -8,10 +8,10 @@ from hypothesis import given, settings, strategies as st
 from scipy.stats import norm
 
 from theorycheck.errors import InputError
-from theorycheck.relu.population import (arccos_kernel, bayes_error, population_error,
+from theorycheck.hong2021.relu.population import (arccos_kernel, bayes_error, population_error,
                                          population_error_mc, relu_cross_moment,
                                          teacher_second_moment)
-from theorycheck.relu.teachers import pooled_output_weights, pooled_teacher, xavier_teacher
+from theorycheck.hong2021.relu.teachers import pooled_output_weights, pooled_teacher, xavier_teacher
 
 EPS = np.finfo(float).eps
 

@@ -1,14 +1,17 @@
 """Within-cell resume of long ReLU training runs (Hong et al. 2021 Fig. 2 / Fig. 6 at paper scale):
-an interrupted ``train`` continues from its snapshot file to exactly the numbers of an uninterrupted run."""
+an interrupted training run continues from its snapshot file to exactly the numbers of an
+uninterrupted run."""
 
 import numpy as np
 import pytest
 
 from theorycheck import run_claim
 from theorycheck.errors import InputError
-from theorycheck.relu.objective import eq2, eq7
-from theorycheck.relu.simulator import TwoLayerSimulator
-from theorycheck.relu.training import train
+from theorycheck.hong2021.relu.checkpoint import CheckpointSpec, train_checkpointed
+from theorycheck.hong2021.relu.objective import eq2, eq7
+from theorycheck.hong2021.relu.simulator import TwoLayerSimulator
+from theorycheck.hong2021.relu.training import TrainSpec
+from theorycheck.runner import resolve
 
 N, D, M = 24, 5, 20
 STEPS = 300
@@ -48,9 +51,11 @@ def _train(setting, snapshot=None, interrupt_at=None, lr=0.02, steps=STEPS, snap
     Z, T, y, W1, a, ob = _problem(objective_name)
     sim = TwoLayerSimulator(Z, T, y, W1, a, ob, dtype="float32", method=method, batch_size=batch_size)
     rng = np.random.default_rng(3)
-    traj = train(sim, steps=steps, lr_W1=lr, lr_a=lr if ob.train_W2 else 0.0, evaluate=_evaluate,
-                 stop_tol=None, check_every=7, batch_size=batch_size, rng=rng, keep_weights=True,
-                 lr_drops=1, progress=_Interrupt(interrupt_at), snapshot=snapshot, snapshot_s=snapshot_s)
+    spec = TrainSpec(steps=steps, lr_W1=lr, lr_a=lr if ob.train_W2 else 0.0, stop_tol=None, check_every=7,
+                     batch_size=batch_size, keep_weights=True, lr_drops=1)
+    checkpoint = None if snapshot is None else CheckpointSpec(snapshot, snapshot_s)
+    traj = train_checkpointed(sim, spec, _evaluate, rng=rng, checkpoint=checkpoint,
+                              progress=_Interrupt(interrupt_at))
     sim.close()
     return traj, rng
 
@@ -124,7 +129,7 @@ def test_no_snapshot_is_written_without_a_path_or_before_snapshot_s(tmp_path, mo
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("nan")])
 def test_snapshot_interval_must_be_positive(bad, tmp_path):
-    with pytest.raises(InputError, match="snapshot_s"):
+    with pytest.raises(InputError, match="interval_s"):
         _train(("primal", None, "eq2"), snapshot=tmp_path / "s", snapshot_s=bad)
 
 
@@ -141,19 +146,19 @@ FIG6_TINY = {"m": 40, "d": 5, "N_s": [20], "g": [1, 2, 4], "steps": 200, "n_eval
 
 
 def test_fig6_claim_cell_interrupted_and_rerun_gives_the_uninterrupted_result(tmp_path, monkeypatch):
-    from theorycheck.relu import training
+    from theorycheck.hong2021.relu import checkpoint
     fresh = run_claim("hong2021.fig6", "smoke", out=None, params=FIG6_TINY)
 
     # interrupt the second training cell at its first evaluation after step 30 (SGD: progress is
     # reported at evaluations only; n_eval=8 puts one at step 34), leaving a snapshot behind
-    real_train, calls = training.train, []
+    real_train, calls = checkpoint.train, []
 
     def interrupted_train(*args, **kw):
         calls.append(1)
         if len(calls) == 2:
             kw["progress"] = _Interrupt(30)
         return real_train(*args, **kw)
-    monkeypatch.setattr("theorycheck.relu.experiments.train", interrupted_train)
+    monkeypatch.setattr("theorycheck.hong2021.relu.checkpoint.train", interrupted_train)
     with pytest.raises(KeyboardInterrupt):
         run_claim("hong2021.fig6", "smoke", out=tmp_path, params=FIG6_TINY)
     snaps = list(tmp_path.rglob("*.snapshot"))
@@ -173,13 +178,13 @@ def test_fig6_claim_cell_interrupted_and_rerun_gives_the_uninterrupted_result(tm
             return real_train(*args, **kw)
         finally:
             first_steps.extend(reported)
-    monkeypatch.setattr("theorycheck.relu.experiments.train", recording_train)
+    monkeypatch.setattr("theorycheck.hong2021.relu.checkpoint.train", recording_train)
     resumed = run_claim("hong2021.fig6", "smoke", out=tmp_path, params=FIG6_TINY)
-    assert resumed["cells"]["cells_reused"] == 2            # the teacher cell and the finished run
+    assert resumed.cells["reused"] == 2                     # the teacher cell and the finished run
     assert first_steps == [stopped_at, 0, 0]                # the interrupted cell continued
-    assert resumed["metrics"] == fresh["metrics"]
+    assert resumed.metrics == fresh.metrics
     for key in ("test_error", "test_error_final", "targets_only", "targets_only_final", "final_fit"):
-        assert resumed["series"][key] == fresh["series"][key], key
+        assert resumed.series[key] == fresh.series[key], key
     assert list(tmp_path.rglob("*.snapshot")) == [] and list(tmp_path.rglob("*.tmp")) == []
 
 
@@ -187,14 +192,14 @@ def test_snapshot_and_progress_intervals_change_neither_cell_keys_nor_numbers(tm
     first = run_claim("hong2021.fig6", "smoke", out=tmp_path, params=FIG6_TINY)
     again = run_claim("hong2021.fig6", "smoke", out=tmp_path,
                       params={**FIG6_TINY, "snapshot_s": 1e6, "progress_s": 1e6})
-    assert again["cells"] == {"cells_run": 0, "cells_reused": first["cells"]["cells_run"]}
+    assert dict(again.cells) == {"run": 0, "reused": first.cells["run"], "recomputed": 0}
     fresh = run_claim("hong2021.fig6", "smoke", out=None, params={**FIG6_TINY, "snapshot_s": 1e6})
-    assert fresh["metrics"] == first["metrics"]
+    assert fresh.metrics == first.metrics
 
 
 def test_fig2_and_fig6_validate_snapshot_interval():
-    from theorycheck.registry import get_claim, resolve_params
+    from theorycheck.registry import get_claim
     for cid in ("hong2021.fig2", "hong2021.fig6"):
         assert get_claim(cid).scales["paper"]["snapshot_s"] > 0
         with pytest.raises(InputError, match="snapshot_s"):
-            resolve_params(get_claim(cid), "smoke", {"snapshot_s": 0})
+            resolve(get_claim(cid), "smoke", {"snapshot_s": 0})

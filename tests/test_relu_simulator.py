@@ -7,10 +7,10 @@ from hypothesis import given, strategies as st
 from theorycheck import nets
 from theorycheck.backend import get_xp, resolve_dtype
 from theorycheck.errors import InputError
-from theorycheck.relu.curvature import gn_matvec, top_curvature
-from theorycheck.relu.objective import Objective, eq1, eq2, eq7
-from theorycheck.relu.simulator import TwoLayerSimulator, choose_method
-from theorycheck.relu.training import geometric_schedule, train
+from theorycheck.hong2021.relu.curvature import gn_matvec, top_curvature
+from theorycheck.hong2021.relu.objective import Objective, eq1, eq2, eq7
+from theorycheck.hong2021.relu.simulator import PrimalState, RowSpaceState, TwoLayerSimulator, choose_method
+from theorycheck.hong2021.relu.training import TrainSpec, geometric_schedule, train
 
 EPS64 = np.finfo(np.float64).eps
 
@@ -144,6 +144,21 @@ def test_gram_method_is_exact_and_resyncs():
         TwoLayerSimulator(Z, T, y, W1, a, eq1(), method="gram", batch_size=2)
 
 
+def test_the_two_forms_are_separate_state_objects_of_one_fused_pass():
+    Z, T, y, W1, a = _problem(np.random.default_rng(3), 5, 20, 16)
+    p = TwoLayerSimulator(Z, T, y, W1, a, eq2(1.0), dtype="float64", method="primal", block_elems=40)
+    g = TwoLayerSimulator(Z, T, y, W1, a, eq2(1.0), dtype="float64", method="gram", block_elems=40)
+    assert isinstance(p.layer, PrimalState) and isinstance(g.layer, RowSpaceState)
+    assert (p.method, g.method) == ("primal", "gram") and len(g.blocks) > 1
+    assert set(p.state()) == {"a", "W1"}
+    assert set(g.state()) == {"a", "W1_0"} | {f"{k}_{i}" for k in ("Ct", "U") for i in range(len(g.blocks))}
+    # the row-space form tracks U = Z W1^T exactly as the primal form computes it
+    for k, (j0, j1) in enumerate(g.blocks):
+        np.testing.assert_array_equal(g.layer.preactivations(k, g.Z, None), Z @ W1[j0:j1].T)
+    with pytest.raises(InputError, match="primal"):
+        g.step(0.1, 0.1, idx=np.arange(2))
+
+
 def test_top_curvature_is_the_largest_gauss_newton_eigenvalue():
     Z, T, y, W1, a = _problem(np.random.default_rng(4), 6, 3, 4)
     sim = TwoLayerSimulator(Z, T, y, W1, a, eq2(0.7), dtype="float64")
@@ -176,7 +191,7 @@ def test_train_records_trajectory_early_stopping_and_stopping_rule():
     lr1 = 1 / top_curvature(sim, np.random.default_rng(0), block="W1")
     lr2 = 1 / top_curvature(sim, np.random.default_rng(0), block="a")
     evaluate = lambda W, v: float(np.sum((W - W1) ** 2))  # noqa: E731 - any scalar of the weights
-    tr = train(sim, steps=3000, lr_W1=lr1, lr_a=lr2, evaluate=evaluate, stop_tol=1e-8, keep_weights=True)
+    tr = train(sim, TrainSpec(steps=3000, lr_W1=lr1, lr_a=lr2, stop_tol=1e-8, keep_weights=True), evaluate)
     assert tr.steps[0] == 0 and tr.test_error[0] == 0.0 and tr.best_step == 0  # the init is the minimum
     assert tr.final_step == tr.steps[-1] and tr.final_test_error == tr.test_error[-1]
     assert tr.converged and tr.final_fit <= 1e-8 and tr.final_step < 3000
@@ -184,13 +199,13 @@ def test_train_records_trajectory_early_stopping_and_stopping_rule():
     np.testing.assert_array_equal(tr.W1_final, sim.weights()[0])
     # replay: the same initial weights and data give the same run, bit for bit
     sim2 = TwoLayerSimulator(Z, T, y, W1, a, eq1(), dtype="float64")
-    tr2 = train(sim2, steps=3000, lr_W1=lr1, lr_a=lr2, evaluate=evaluate, stop_tol=1e-8)
+    tr2 = train(sim2, TrainSpec(steps=3000, lr_W1=lr1, lr_a=lr2, stop_tol=1e-8), evaluate)
     np.testing.assert_array_equal(tr2.test_error, tr.test_error)
     # a step size far beyond 2/lambda_max diverges and is reported, not returned as numbers
     sim3 = TwoLayerSimulator(Z, T, y, W1, a, eq1(), dtype="float64")
     with pytest.raises(FloatingPointError, match="learning rate"):
         with np.errstate(over="ignore", invalid="ignore"):
-            train(sim3, steps=500, lr_W1=50 * lr1, lr_a=50 * lr2, evaluate=evaluate, stop_tol=None)
+            train(sim3, TrainSpec(steps=500, lr_W1=50 * lr1, lr_a=50 * lr2, stop_tol=None), evaluate)
 
 
 def test_sgd_training_needs_an_rng_and_is_reproducible():
@@ -198,11 +213,11 @@ def test_sgd_training_needs_an_rng_and_is_reproducible():
     ev = lambda W, v: 0.0  # noqa: E731
     sim = TwoLayerSimulator(Z, T, None, W1, np.sign(a), eq7(2), batch_size=8)
     with pytest.raises(InputError, match="rng"):
-        train(sim, steps=5, lr_W1=0.01, evaluate=ev, batch_size=8)
+        train(sim, TrainSpec(steps=5, lr_W1=0.01, batch_size=8), ev)
     out = []
     for _ in range(2):
         sim = TwoLayerSimulator(Z, T, None, W1, np.sign(a), eq7(2), batch_size=8)
-        train(sim, steps=50, lr_W1=0.01, evaluate=ev, batch_size=8, rng=np.random.default_rng(1))
+        train(sim, TrainSpec(steps=50, lr_W1=0.01, batch_size=8), ev, rng=np.random.default_rng(1))
         out.append(sim.weights()[0])
     np.testing.assert_array_equal(out[0], out[1])
 
@@ -276,3 +291,18 @@ def test_state_round_trip_continues_training_identically_and_bad_state_is_refuse
         sims[1].set_state(bad)
     with pytest.raises(InputError, match="state has no array"):
         sims[1].set_state({})
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"steps": -1}, "steps"),
+    ({"lr_W1": -0.1}, "lr_W1"),
+    ({"check_every": 0}, "check_every"),
+    ({"drop_factor": 0.0}, "drop_factor"),
+    ({"eval_steps": [0, 11]}, "eval_steps"),
+    ({"batch_size": 0}, "batch_size"),
+])
+def test_train_spec_refuses_bad_values(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        TrainSpec(**{"steps": 10, "lr_W1": 0.1, **kwargs})
+    spec = TrainSpec(steps=10, lr_W1=0.1, eval_steps=[5, 0, 5, 10], lr_drops=1)
+    assert spec.eval_steps == (0, 5, 10) and spec.drop_steps() == [5]

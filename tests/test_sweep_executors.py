@@ -7,8 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from theorycheck import cli, mlp
-from theorycheck.api import run_claim
+from theorycheck import cli, run_claim
+from theorycheck.hong2021 import mlp
+from theorycheck.hong2021.experiments import regime
+from theorycheck.result import Result
 from theorycheck.sweep import RunContext
 
 #: a regime claim small enough for several runs per test: 4 teachers and 12 students of a 64-8-8-10 MLP
@@ -31,13 +33,13 @@ def test_serial_processes_and_dask_cli_give_identical_results(tmp_path):
     code = cli.main(["check", "hong2021.table2", "--scheduler", "local", "--jobs", "2", "--no-progress",
                      "--out", str(tmp_path / "dask"), *_argv(TINY_TABLE2)])
     assert code in (0, 1)  # a tiny run may fail the claim; it must not crash
-    dask = json.loads((tmp_path / "dask" / "hong2021.table2.json").read_text())
+    dask = Result.from_json((tmp_path / "dask" / "hong2021.table2.json").read_text())
     serial = run_claim("hong2021.table2", "smoke", out=tmp_path / "serial", params=TINY_TABLE2)
     procs = run_claim("hong2021.table2", "smoke", out=tmp_path / "procs", jobs=2, params=TINY_TABLE2)
     for res in (dask, procs):
-        assert res["metrics"] == serial["metrics"]  # exact: the same floats, not merely close
-        assert res["series"] == serial["series"]
-        assert res["cells"] == {"cells_run": 16, "cells_reused": 0}
+        assert res.metrics == serial.metrics  # exact: the same floats, not merely close
+        assert res.series == serial.series
+        assert res.cells == {"run": 16, "reused": 0, "recomputed": 0}
     cells = {name: _cells(tmp_path / name / "cells" / "hong2021.table2") for name in ("serial", "procs", "dask")}
     assert len(cells["serial"]) == 16
     assert cells["serial"] == cells["procs"] == cells["dask"]  # same keys, same saved results
@@ -56,16 +58,16 @@ def _interruptible_cell(cell, rng):
 def test_sweep_interrupted_at_the_kth_cell_resumes_to_the_uninterrupted_result(tmp_path):
     cells = [{"a": a} for a in range(7)]
     _CALLS.update(n=0, stop_at=None)
-    reference = RunContext("toy.interrupt", seed=5).map(_interruptible_cell, cells)
+    reference = RunContext("toy.interrupt", seed=5).map(_interruptible_cell, cells, stream="s")
     _CALLS.update(n=0, stop_at=4)
     with pytest.raises(KeyboardInterrupt):
-        RunContext("toy.interrupt", seed=5, cells_dir=tmp_path).map(_interruptible_cell, cells)
+        RunContext("toy.interrupt", seed=5, cells_dir=tmp_path).map(_interruptible_cell, cells, stream="s")
     saved = sorted(tmp_path.iterdir())
     assert len(saved) == 3 and all(p.suffix == ".json" for p in saved)  # no half-written file left
     _CALLS.update(n=0, stop_at=None)
     ctx = RunContext("toy.interrupt", seed=5, cells_dir=tmp_path)
-    resumed = ctx.map(_interruptible_cell, cells)
-    assert ctx.stats == {"cells_run": 4, "cells_reused": 3}
+    resumed = ctx.map(_interruptible_cell, cells, stream="s")
+    assert ctx.stats == {"run": 4, "reused": 3, "recomputed": 0}
     assert _CALLS["n"] == 4  # the three finished cells were not recomputed
     assert resumed == reference
 
@@ -82,8 +84,7 @@ def test_claim_interrupted_mid_sweep_resumes_from_the_cli(tmp_path, monkeypatch,
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    from theorycheck.claims import hong2021_regime
-    hong2021_regime._teacher_cached.cache_clear()  # train teachers afresh, so the count is of this run
+    regime.clear_caches()  # train teachers afresh, so the count is of this run
     monkeypatch.setattr(mlp, "train_classifier", interrupted)
     assert cli.main(argv) == 130
     assert "rerun the same command to resume" in capsys.readouterr().err
@@ -91,17 +92,17 @@ def test_claim_interrupted_mid_sweep_resumes_from_the_cli(tmp_path, monkeypatch,
     assert 0 < n_saved < 4 + 12  # some cells finished, not all
     monkeypatch.setattr(mlp, "train_classifier", real)
     assert cli.main(argv) in (0, 1)
-    resumed = json.loads((tmp_path / "run" / "hong2021.fig3.json").read_text())
-    assert resumed["cells"] == {"cells_run": 16 - n_saved, "cells_reused": n_saved}
-    assert resumed["metrics"] == reference["metrics"]
-    assert resumed["series"] == reference["series"]
+    resumed = Result.from_json((tmp_path / "run" / "hong2021.fig3.json").read_text())
+    assert resumed.cells == {"run": 16 - n_saved, "reused": n_saved, "recomputed": 0}
+    assert resumed.metrics == reference.metrics
+    assert resumed.series == reference.series
 
 
 def test_per_cell_seeds_do_not_depend_on_order_or_executor():
     cells = [{"a": a} for a in range(5)]
     _CALLS.update(n=0, stop_at=None)
-    forward = RunContext("toy.interrupt", seed=2).map(_interruptible_cell, cells)
-    backward = RunContext("toy.interrupt", seed=2).map(_interruptible_cell, cells[::-1])[::-1]
+    forward = RunContext("toy.interrupt", seed=2).map(_interruptible_cell, cells, stream="s")
+    backward = RunContext("toy.interrupt", seed=2).map(_interruptible_cell, cells[::-1], stream="s")[::-1]
     assert forward == backward
     assert all(isinstance(r["v"], list) for r in forward)  # numpy results come back as JSON types
     assert np.ndim(forward[0]["v"]) == 1

@@ -1,4 +1,4 @@
-"""The ``theorycheck`` command. Thin: parses, calls the registry and the API, prints, sets the exit code.
+"""The ``theorycheck`` command. Thin: parses, calls the registry and the runner, prints, sets the exit code.
 
 Exit codes: ``check``: 0 all checked claims pass, 1 a claim fails. ``run`` (the main job): 0 when
 every claim was measured and the figures and report were written, whatever the verdicts (a claim
@@ -88,24 +88,43 @@ def _parse_overrides(items):
 
 
 def _out(args):
-    from .api import default_out
+    from .runner import default_out
     return args.out if args.out is not None else default_out(args.scale)
 
 
+def _cells_word(cells) -> str:
+    """How a result came about: computed, reused from the store, or recomputed after a code change."""
+    run, reused, recomputed = cells.get("run", 0), cells.get("reused", 0), cells.get("recomputed", 0)
+    if run + reused == 0:
+        return "computed"
+    parts = []
+    if reused:
+        parts.append(f"reused {reused}")
+    if run - recomputed:
+        parts.append(f"computed {run - recomputed}")
+    if recomputed:
+        parts.append(f"recomputed {recomputed} (code changed)")
+    return ", ".join(parts) + " cells"
+
+
 def _check(args, ids):
-    from .api import run_claim
-    from .registry import SCALES, get_claim, list_claims, resolve_params
+    from .runner import resolve, run_claim
+    from .registry import SCALES, get_claim, list_claims
     from .report import format_metric
     from .errors import check_choice
     check_choice("scale", args.scale, SCALES)
     claims = [get_claim(i) for i in ids] if ids else list_claims()
     overrides = _parse_overrides(args.param)
+
+    def _known(c):
+        return set(c.scales[args.scale]) | set(c.criteria)
+
     for key in overrides:
-        if not any(key in c.scales[args.scale] for c in claims):
+        if not any(key in _known(c) for c in claims):
             raise InputError("--param", f"{key!r} is not a parameter of any selected claim")
-    per_claim = {c.id: {k: v for k, v in overrides.items() if k in c.scales[args.scale]} for c in claims}
+    per_claim = {c.id: {k: v for k, v in overrides.items() if k in _known(c)} for c in claims}
     for c in claims:  # validate everything before spending time on anything
-        resolve_params(c, args.scale, per_claim[c.id])
+        resolve(c, args.scale, per_claim[c.id])
     out = _out(args)
     failed = []
     print(f"{'claim':28s} {'verdict':7s} {'time':>7s}  key numbers")
@@ -114,15 +133,17 @@ def _check(args, ids):
         res = run_claim(c.id, args.scale, out=out, seed=args.seed, jobs=args.jobs,
                         scheduler=args.scheduler, backend=args.backend, params=per_claim[c.id],
                         progress=not args.no_progress and sys.stderr.isatty())
-        keym = "  ".join(f"{k}={format_metric(res['metrics'][k])}" for k in c.key_metrics
-                         if k in res["metrics"])
-        verdict = "PASS" if res["passed"] else "FAIL"
-        print(f"{c.id:28s} {verdict:7s} {time.perf_counter() - t0:6.1f}s  {keym}", flush=True)
-        if not res["passed"]:
+        keym = "  ".join(f"{k}={format_metric(res.metrics[k])}" for k in c.key_metrics
+                         if k in res.metrics)
+        verdict = res.verdict + ("*" if res.exploratory else "")
+        print(f"{c.id:28s} {verdict:7s} {time.perf_counter() - t0:6.1f}s  {keym}  [{_cells_word(res.cells)}]",
+              flush=True)
+        if res.exploratory:
+            print(f"    * exploratory: criteria changed by --param: {', '.join(res.exploratory)}")
+        if not res.passed:
             failed.append(c.id)
-            for name, crit in res["criteria"].items():
-                if not crit["ok"]:
-                    print(f"    failed: {name}: {crit['detail']}")
+            for name, detail in res.failed_criteria().items():
+                print(f"    failed: {name}: {detail}")
     print(f"results in {out}/")
     return failed
 
@@ -130,7 +151,7 @@ def _check(args, ids):
 def _dispatch(args) -> int:
     if args.command == "list":
         from .registry import list_claims
-        for c in list_claims(args.paper):
+        for c in list_claims(args.paper):  # an unknown --paper is an InputError (exit 2)
             print(f"{c.id:28s} {c.title}")
         return 0
     if args.command == "check":
@@ -145,7 +166,8 @@ def _dispatch(args) -> int:
                   f"exit code {1 if args.strict else 0}{'' if args.strict else ', --strict makes it 1'})")
         return 1 if failed and args.strict else 0
     if args.command == "figure":
-        from .api import draw_figure, load_result
+        from .plots import draw_figure
+        from .runner import load_result
         from .registry import get_claim
         out = _out(args)
         for cid in args.ids:
@@ -160,7 +182,7 @@ def _dispatch(args) -> int:
         print(write_report(_out(args)))
         return 0
     if args.command == "bench":
-        from .registry import get_benchmark, list_benchmarks
+        from .benchmarks import get_benchmark, list_benchmarks
         if not args.name:
             print("\n".join(list_benchmarks()))
             return 0
@@ -169,10 +191,9 @@ def _dispatch(args) -> int:
             print(json.dumps(result, indent=1))
         return 0
     if args.command == "cite":
-        from .papers import bibtex
-        from .registry import get_claim
+        from .registry import get_claim, get_paper
         claim = get_claim(args.id)
-        print(claim.reference or bibtex(claim.paper))
+        print(claim.reference or get_paper(claim.paper).bibtex)
         return 0
     raise AssertionError(args.command)
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from numbers import Integral, Real
 
-__all__ = ["InputError", "check_int", "check_real", "check_choice", "check_divides"]
+__all__ = ["InputError", "check_int", "check_real", "check_choice", "check_divides", "check_list",
+           "check_grid"]
 
 
 class InputError(ValueError):
@@ -60,6 +61,39 @@ def check_divides(g_name: str, g: int, m_name: str, m: int) -> int:
     if m % g:
         raise InputError(g_name, f"must divide {m_name}={m}, got {g_name}={g}")
     return g
+
+
+def check_list(name: str, values, *, integer: bool = False, low: float | None = None,
+               high: float | None = None, low_open: bool = False, high_open: bool = False,
+               min_len: int = 1, max_len: int | None = None, distinct: bool = False) -> list:
+    """Return ``values`` as a list of checked numbers, or raise :class:`InputError` naming ``name``.
+
+    Each entry passes :func:`check_int` (``integer=True``) or :func:`check_real` with the given
+    bounds; the list has ``min_len``..``max_len`` entries and, with ``distinct``, no repeats.
+    """
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+        raise InputError(name, f"must be a list of numbers, got {values!r}")
+    if len(values) < min_len or (max_len is not None and len(values) > max_len):
+        size = f"{min_len}..{max_len}" if max_len is not None else f"at least {min_len}"
+        raise InputError(name, f"must have {size} entries, got {len(values)}")
+    try:
+        out = [check_int(name, v, low=None if low is None else int(low),
+                         high=None if high is None else int(high)) if integer else
+               check_real(name, v, low=low, high=high, low_open=low_open, high_open=high_open)
+               for v in values]
+    except InputError as exc:
+        raise InputError(name, f"entries {str(exc)[len(name) + 1:]}") from None
+    if distinct and len(set(out)) != len(out):
+        raise InputError(name, f"must not repeat values, got {values!r}")
+    return out
+
+
+def check_grid(name: str, values, **bounds) -> list:
+    """A strictly increasing :func:`check_list` (a sweep axis such as an N_s or sigma grid)."""
+    out = check_list(name, values, **bounds)
+    if any(b <= a for a, b in zip(out, out[1:])):
+        raise InputError(name, f"must be strictly increasing, got {values!r}")
+    return out
 
 
 def _range(low, high) -> str:

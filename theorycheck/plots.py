@@ -13,7 +13,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from .store import atomic_write_bytes  # noqa: E402
 
-__all__ = ["new_figure", "stamp", "save", "png_bytes", "PASS_COLOR", "FAIL_COLOR"]
+__all__ = ["new_figure", "stamp", "save", "png_bytes", "draw_figure", "PASS_COLOR", "FAIL_COLOR"]
 
 PASS_COLOR = "#2a9d4b"
 FAIL_COLOR = "#c0392b"
@@ -38,11 +38,10 @@ def new_figure(width: float = 7.0, height: float = 3.6) -> Figure:
     return fig
 
 
-def stamp(fig: Figure, result: dict) -> None:
-    """Put the claim id, scale, seed and verdict in the figure's corner."""
-    verdict = "PASS" if result.get("passed") else "FAIL"
-    color = PASS_COLOR if result.get("passed") else FAIL_COLOR
-    fig.suptitle(f"{result['claim']}  [{result['scale']}, seed {result['seed']}]  {verdict}",
+def stamp(fig: Figure, result) -> None:
+    """Put the claim id, scale, seed and verdict of ``result`` (a Result) in the figure's corner."""
+    color = PASS_COLOR if result.passed else FAIL_COLOR
+    fig.suptitle(f"{result.claim}  [{result.scale}, seed {result.seed}]  {result.verdict}",
                  fontsize=9, color=color, x=0.99, ha="right")
 
 
@@ -57,3 +56,21 @@ def png_bytes(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def draw_figure(result, out=None):
+    """Draw a claim's figure from a saved :class:`~theorycheck.result.Result`; save PNG and PDF into
+    ``out`` if given. Returns the matplotlib ``Figure`` (or ``None`` if the claim has no figure)."""
+    from .registry import get_claim
+    from .store import Store
+    claim = get_claim(result.claim)
+    if claim.figure is None:
+        return None
+    fig = new_figure()
+    claim.figure(result, fig)
+    stamp(fig, result)
+    if out is not None:
+        store = Store(out)
+        for ext in ("png", "pdf"):
+            save(fig, store.figure_path(claim.id, ext))
+    return fig

@@ -1,30 +1,64 @@
-"""The claim registry: every theorem, figure and table the toolkit checks is one :class:`Claim`.
+"""The catalogue: every paper and every claim the toolkit checks, and how to look them up.
 
-A claim declares, once: what the paper says (``statement``, ``assumptions``), how it is checked
-(``method``), its parameters at each :data:`SCALES` entry, a ``measure`` function that computes
-metrics and plotted series, a pure ``verdict`` function of those numbers, and a ``figure`` function
-that draws only from a saved result. The CLI, the tests, the notebooks, the docs and the report all
-read this registry.
+A **paper** is found through the ``theorycheck.papers`` entry-point group: each entry names a
+:class:`Paper` object (``hong2021 = theorycheck.hong2021:PAPER``). The three built-in papers are
+registered that way in ``setup.cfg``, exactly as a paper in another package would be (see the docs
+page "Add your own paper"). A paper lists the modules that declare its claims; they are imported on
+the first lookup and call :func:`register` for each :class:`Claim`.
+
+A **claim** declares, once: what the paper says (``statement``, ``assumptions``), how it is checked
+(``method``), its parameters at each scale of :data:`SCALES`, its verdict criteria (thresholds and
+tolerances, apart from the parameters), a ``measure`` function, a pure ``verdict`` function of the
+measured numbers and a ``figure`` function that draws only from a saved result. The runner, CLI,
+tests, notebooks, docs and report all read this catalogue.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
-import platform
-import time
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Callable, Mapping
 
-from .errors import InputError, check_choice
+from .errors import InputError
 
-__all__ = ["SCALES", "Claim", "Verdict", "register", "get_claim", "list_claims", "resolve_params",
-           "evaluate", "benchmark", "get_benchmark", "list_benchmarks"]
+__all__ = ["SCALES", "ENTRY_POINT_GROUP", "Paper", "Claim", "Verdict", "register", "get_claim",
+           "list_claims", "get_paper", "list_papers", "load_papers"]
 
 #: Scales every claim defines. ``smoke``: seconds, for tests and the quick start. ``default``: the
 #: standard check, minutes on 2 cores. ``paper``: the paper's sizes where hardware allows (each claim's
 #: ``scale_note`` says what is scaled down and why).
 SCALES = ("smoke", "default", "paper")
+
+#: The entry-point group through which papers are found.
+ENTRY_POINT_GROUP = "theorycheck.papers"
+
+#: Built-in papers, loaded directly only when the package runs from a source tree that was never
+#: installed (so no entry points exist); an installed toolkit finds them through the group.
+_BUILTIN = {"hong2021": "theorycheck.hong2021:PAPER", "ji2020": "theorycheck.ji2020:PAPER",
+            "soteacher": "theorycheck.soteacher:PAPER"}
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One paper: its citation and the modules that declare its claims.
+
+    Attributes
+    ----------
+    key : str
+        Prefix of its claim ids (``hong2021`` in ``hong2021.thm1``); the entry point's name.
+    title : str
+        "Authors year — title", as shown in the docs and the report.
+    bibtex : str
+        Printed by ``theorycheck cite``.
+    claim_modules : tuple of str
+        Modules that :func:`register` the paper's claims (and benchmarks) when imported.
+    """
+
+    key: str
+    title: str
+    bibtex: str
+    claim_modules: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -57,22 +91,28 @@ class Claim:
     method : str
         How the check measures the claim, and what makes it pass.
     scales : mapping scale -> dict
-        Parameters at each scale in :data:`SCALES`.
+        Parameters of the measurement at each scale in :data:`SCALES`.
     measure : callable (params, ctx) -> dict
         Returns ``{"metrics": {...}, "series": {...}}`` computed from ``params`` with the
         :class:`~theorycheck.sweep.RunContext` ``ctx`` (seeds, sweeps, backend).
-    verdict : callable (metrics, params) -> Verdict
-        Pure function of the measured numbers.
+    verdict : callable (metrics, params, criteria) -> Verdict
+        Pure function of the measured numbers, the parameters they were measured at and the
+        criteria.
+    criteria : mapping
+        Thresholds and tolerances of the verdict, fixed before anything runs and the same at every
+        scale. A ``--param`` override of one of them makes the result *exploratory*.
     figure : callable (result, fig) -> None, optional
-        Draws the claim's figure on a matplotlib ``Figure`` from a saved result dict only.
+        Draws the claim's figure on a matplotlib ``Figure`` from a saved
+        :class:`~theorycheck.result.Result` only.
     key_metrics : tuple of str
         Metrics shown in the CLI table.
     scale_note : str
         What differs from the paper at each scale (hardware, reconstructed details).
     validate : callable (params) -> None, optional
-        Raises :class:`~theorycheck.errors.InputError` for bad parameter values.
+        Raises :class:`~theorycheck.errors.InputError` for bad parameter values; called once by the
+        runner, before anything is computed.
     reference : str
-        Citation of the source.
+        Citation of the source, when it is not the paper's own BibTeX.
     tags : tuple of str
     backends : tuple of str
         Array backends the claim's computation can use; a claim run with another ``--backend``
@@ -88,6 +128,7 @@ class Claim:
     scales: Mapping[str, Mapping]
     measure: Callable
     verdict: Callable
+    criteria: Mapping = field(default_factory=dict)
     figure: Callable | None = None
     key_metrics: tuple[str, ...] = ()
     scale_note: str = ""
@@ -104,116 +145,108 @@ class Claim:
         missing = [s for s in SCALES if s not in self.scales]
         if missing:
             raise ValueError(f"claim {self.id} lacks scales {missing}")
+        both = sorted(set(self.criteria).intersection(*(set(p) for p in self.scales.values())))
+        if both:
+            raise ValueError(f"claim {self.id}: {both} are both parameters and criteria")
 
 
 _CLAIMS: dict[str, Claim] = {}
-_BENCHMARKS: dict[str, Callable] = {}
+_PAPERS: dict[str, Paper] = {}
+_IMPORTED: set[str] = set()
 _LOADED = False
 
 
 def register(claim: Claim) -> Claim:
-    """Add ``claim`` to the registry (called at import of a ``theorycheck.claims`` module)."""
+    """Add ``claim`` to the catalogue (called when a paper's claim module is imported)."""
     if claim.id in _CLAIMS and _CLAIMS[claim.id] is not claim:
         raise ValueError(f"duplicate claim id {claim.id}")
     _CLAIMS[claim.id] = claim
     return claim
 
 
-def benchmark(name: str):
-    """Decorator registering a benchmark ``fn(argv: list[str]) -> dict`` under ``name``."""
-    def deco(fn):
-        _BENCHMARKS[name] = fn
-        return fn
-    return deco
+def _paper_entries() -> dict[str, str]:
+    """``name -> "module:attribute"`` of every installed paper."""
+    found = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    try:
+        from importlib.metadata import distribution
+        distribution("theorycheck")
+    except Exception:  # running from a source tree that was never installed
+        found = {**_BUILTIN, **found}
+    return found
 
 
-def _load_all() -> None:
+def _load(value: str) -> Paper:
+    module, _, attr = value.partition(":")
+    obj = importlib.import_module(module)
+    for part in filter(None, attr.split(".")):
+        obj = getattr(obj, part)
+    if not isinstance(obj, Paper):
+        raise TypeError(f"entry point {value!r} of group {ENTRY_POINT_GROUP} is not a theorycheck Paper")
+    return obj
+
+
+def _find_papers() -> None:
+    """Read the entry-point group (cheap: a paper's claim modules are imported on first use)."""
     global _LOADED
     if _LOADED:
         return
-    from . import claims, benchmarks
-    for pkg in (claims, benchmarks):
-        for mod in pkgutil.iter_modules(pkg.__path__):
-            if not mod.name.startswith("_"):
-                importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    for name, value in sorted(_paper_entries().items()):
+        paper = _load(value)
+        if paper.key != name:
+            raise ValueError(f"paper entry point {name!r} names a Paper with key {paper.key!r}")
+        _PAPERS[name] = paper
     _LOADED = True
 
 
+def _import_claims(key: str) -> None:
+    """Import the claim modules of paper ``key`` (each registers its claims once)."""
+    if key in _IMPORTED:
+        return
+    for module in _PAPERS[key].claim_modules:
+        importlib.import_module(module)
+    stray = sorted(c.id for c in _CLAIMS.values() if c.paper not in _PAPERS)
+    if stray:
+        raise ValueError(f"claims {stray} belong to no installed paper (id prefix = paper key)")
+    _IMPORTED.add(key)
+
+
+def load_papers() -> None:
+    """Find every paper through the entry-point group and import all their claim modules."""
+    _find_papers()
+    for key in sorted(_PAPERS):
+        _import_claims(key)
+
+
+def list_papers() -> list[Paper]:
+    """Every installed paper, ordered by key."""
+    _find_papers()
+    return [_PAPERS[k] for k in sorted(_PAPERS)]
+
+
+def get_paper(key: str) -> Paper:
+    """Look up a paper by key; an unknown key raises :class:`InputError` listing the known ones."""
+    _find_papers()
+    if key not in _PAPERS:
+        raise InputError("paper", f"{key!r} is unknown; known: {', '.join(sorted(_PAPERS))}")
+    return _PAPERS[key]
+
+
 def list_claims(paper: str | None = None) -> list[Claim]:
-    """All registered claims (optionally of one paper), ordered by id."""
-    _load_all()
+    """All registered claims (optionally of one paper, which must exist), ordered by id."""
+    if paper is None:
+        load_papers()
+    else:
+        _import_claims(get_paper(paper).key)
     return [c for k, c in sorted(_CLAIMS.items()) if paper is None or c.paper == paper]
 
 
 def get_claim(claim_id: str) -> Claim:
     """Look up a claim by id; an unknown id raises :class:`InputError` listing the known ones."""
-    _load_all()
+    _find_papers()
+    key = str(claim_id).split(".", 1)[0]
+    if key in _PAPERS:
+        _import_claims(key)
     if claim_id not in _CLAIMS:
+        load_papers()
         raise InputError("claim id", f"{claim_id!r} is unknown; known: {', '.join(sorted(_CLAIMS))}")
     return _CLAIMS[claim_id]
-
-
-def list_benchmarks() -> list[str]:
-    _load_all()
-    return sorted(_BENCHMARKS)
-
-
-def get_benchmark(name: str) -> Callable:
-    _load_all()
-    if name not in _BENCHMARKS:
-        raise InputError("benchmark", f"{name!r} is unknown; known: {', '.join(sorted(_BENCHMARKS)) or 'none'}")
-    return _BENCHMARKS[name]
-
-
-def resolve_params(claim: Claim, scale: str, overrides: Mapping | None = None) -> dict:
-    """The claim's parameters at ``scale`` with ``overrides`` applied and validated."""
-    check_choice("scale", scale, SCALES)
-    params = dict(claim.scales[scale])
-    for key, value in (overrides or {}).items():
-        if key not in params:
-            raise InputError("param", f"{key!r} is not a parameter of {claim.id}; "
-                                      f"known: {', '.join(sorted(params))}")
-        params[key] = value
-    if claim.validate is not None:
-        claim.validate(params)
-    return params
-
-
-def _versions() -> dict:
-    import numpy, scipy, sklearn
-    from . import __version__
-    from .seeding import code_fingerprint
-    return {"theorycheck": __version__, "theorycheck_code": code_fingerprint(),
-            "python": platform.python_version(), "numpy": numpy.__version__,
-            "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
-
-
-def evaluate(claim: Claim, scale: str, ctx, overrides: Mapping | None = None) -> dict:
-    """Run ``claim`` at ``scale`` and return its result dict (the ``<id>.json`` schema).
-
-    The verdict is computed from the measured metrics by ``claim.verdict``; nothing is typed in.
-    """
-    params = resolve_params(claim, scale, overrides)
-    t0 = time.perf_counter()
-    measured = claim.measure(params, ctx)
-    elapsed = time.perf_counter() - t0
-    metrics = dict(measured.get("metrics", {}))
-    verdict = claim.verdict(metrics, params)
-    return {
-        "claim": claim.id,
-        "paper": claim.paper,
-        "title": claim.title,
-        "statement": claim.statement,
-        "scale": scale,
-        "passed": verdict.passed,
-        "criteria": {k: {"ok": ok, "detail": text} for k, (ok, text) in verdict.criteria.items()},
-        "metrics": metrics,
-        "series": measured.get("series", {}),
-        "params": params,
-        "seed": ctx.seed,
-        "backend": ctx.backend,
-        "backend_requested": ctx.backend_requested or ctx.backend,
-        "elapsed_s": elapsed,
-        "cells": dict(ctx.stats),
-        "versions": _versions(),
-    }

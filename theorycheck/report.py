@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 from datetime import datetime, timezone
+from pathlib import Path
 
 from .registry import get_claim, list_claims
 from .store import Store, atomic_write_bytes
@@ -18,45 +19,46 @@ def format_metric(value) -> str:
         return str(value)
     if isinstance(value, float):
         return f"{value:.4g}"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return "[" + ", ".join(format_metric(v) for v in value[:8]) + (", …]" if len(value) > 8 else "]")
     return str(value)
 
 
 def write_report(out) -> "Path":
     """Write ``out/report.html`` from the saved results in ``out``; figures are redrawn from them."""
-    from .api import draw_figure
     from . import plots
+    from .runner import load_result
 
     store = Store(out)
     known = {c.id for c in list_claims()}
     ids = [i for i in store.saved_ids() if i in known]
-    rows, sections = [], []
+    rows, sections, results = [], [], {}
     for cid in ids:
-        result = store.load_result(cid)
+        result = load_result(cid, out)
+        results[cid] = result
         claim = get_claim(cid)
-        ok = result["passed"]
-        badge = f'<span class="{"pass" if ok else "fail"}">{"PASS" if ok else "FAIL"}</span>'
-        keym = ", ".join(f"{k}={format_metric(result['metrics'][k])}" for k in claim.key_metrics
-                         if k in result["metrics"])
+        ok = result.passed
+        badge = f'<span class="{"pass" if ok else "fail"}">{result.verdict}</span>'
+        keym = ", ".join(f"{k}={format_metric(result.metrics[k])}" for k in claim.key_metrics
+                         if k in result.metrics)
         rows.append(f'<tr><td><a href="#{cid}">{cid}</a></td><td>{badge}</td><td>{html.escape(keym)}</td>'
-                    f'<td>{result["elapsed_s"]:.1f} s</td></tr>')
-        fig = draw_figure(result, out)
+                    f'<td>{result.elapsed_s:.1f} s</td></tr>')
+        fig = plots.draw_figure(result, out)
         img = ""
         if fig is not None:
             img = f'<img alt="figure of {cid}" src="data:image/png;base64,{base64.b64encode(plots.png_bytes(fig)).decode()}">'
-        crit = "".join(f'<li class="{"pass" if c["ok"] else "fail"}">{html.escape(name)}: '
-                       f'{html.escape(c["detail"])}</li>' for name, c in result["criteria"].items())
+        crit = "".join(f'<li class="{"pass" if c.ok else "fail"}">{html.escape(name)}: '
+                       f'{html.escape(c.detail)}</li>' for name, c in result.criteria.items())
         metrics = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(format_metric(v))}</td></tr>"
-                          for k, v in result["metrics"].items())
+                          for k, v in result.metrics.items())
         sections.append(
             f'<section id="{cid}"><h2>{cid}: {html.escape(claim.title)} {badge}</h2>'
             f'<p class="stmt">{html.escape(claim.statement)}</p>'
             f'<p><b>How it is checked.</b> {html.escape(claim.method)}</p>'
-            f'<p><b>Scale.</b> {html.escape(result["scale"])}. {html.escape(claim.scale_note)}</p>'
+            f'<p><b>Scale.</b> {html.escape(result.scale)}. {html.escape(claim.scale_note)}</p>'
             f'<ul>{crit}</ul>{img}<details><summary>measured numbers</summary><table>{metrics}</table>'
             f'</details></section>')
-    n_pass = sum(1 for cid in ids if store.load_result(cid)["passed"])
+    n_pass = sum(1 for r in results.values() if r.passed)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>theorycheck report</title>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;line-height:1.4}}

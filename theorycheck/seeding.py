@@ -1,27 +1,36 @@
-"""Seeds derived from parameters, so a result never depends on which worker ran it or when.
+"""Seeds derived from names and parameters, so a result never depends on which worker ran it, when,
+or in which file its code lives.
 
-A cell's generator is ``SeedSequence([run_seed, *hash(claim_id, cell_params)])``: the same run seed
-and the same cell parameters give the same numbers, in any order, on any executor.
+Every random number of a run comes from one of two kinds of *named stream*:
+
+* a **cell stream**: the generator a sweep hands each cell,
+  ``SeedSequence([run_seed, *hash(claim_id, stream, cell parameters)])``
+  (:meth:`~theorycheck.sweep.RunContext.map`, ``stream=`` names it);
+* a **direct stream**: :meth:`~theorycheck.sweep.RunContext.rng` with keyword names, for seeds drawn
+  once in a claim's measurement and handed to several cells, so that paired arms (base and
+  student-teacher, say) see the same data, teacher and initialisation.
+
+Inside a cell, :func:`substream` splits a seed it was handed into independent generators by tag
+(``substream(seed, 0)`` for the data, ``substream(seed, 1)`` for the initialisation, ...).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 
-__all__ = ["cell_key", "cell_rng", "code_fingerprint", "stable_json"]
+__all__ = ["cell_key", "cell_rng", "substream", "stable_json", "json_default"]
 
 
 def stable_json(obj) -> str:
     """Canonical JSON (sorted keys, no spaces) used for hashing parameters."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_default)
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=json_default)
 
 
-def _default(o):
+def json_default(o):
+    """``json.dumps`` hook: NumPy scalars and arrays become plain numbers and lists."""
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):
@@ -35,21 +44,17 @@ def cell_key(namespace: str, params: dict) -> str:
 
 
 def cell_rng(seed: int, namespace: str, params: dict) -> np.random.Generator:
-    """Generator for one cell: run ``seed`` mixed with a hash of ``namespace`` and ``params``."""
+    """Generator of one named stream: run ``seed`` mixed with a hash of ``namespace`` and ``params``."""
     digest = cell_key(namespace, params)
     words = [int(digest[i:i + 8], 16) for i in range(0, 16, 8)]
     return np.random.default_rng(np.random.SeedSequence([int(seed), *words]))
 
 
-@functools.lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """16 hex digits of SHA-256 over the path and bytes of every ``.py`` file of the package.
+def substream(seed: int, *tags: int) -> np.random.Generator:
+    """Independent generator number ``tags`` of a handed-down integer ``seed``.
 
-    Part of every saved cell's key (never of a seed) and of every result's ``versions``: results of
-    two different versions of the code are never mixed, and a result says which code made it.
+    ``substream(s)`` equals ``numpy.random.default_rng(s)`` and ``substream(s, t, ...)`` equals
+    ``default_rng([s, t, ...])``: one ``SeedSequence`` over the words, so distinct tags give
+    independent streams and the same words always the same numbers.
     """
-    root = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
+    return np.random.default_rng(np.random.SeedSequence([int(seed), *(int(t) for t in tags)]))

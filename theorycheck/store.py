@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .seeding import _default
+from .seeding import json_default
 
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_json", "read_json", "Store"]
 
@@ -69,7 +69,7 @@ def to_jsonable(obj):
 
 def atomic_write_json(path: Path, obj) -> None:
     """Write ``obj`` as indented JSON, atomically."""
-    text = json.dumps(to_jsonable(obj), indent=1, sort_keys=False, default=_default)
+    text = json.dumps(to_jsonable(obj), indent=1, sort_keys=False, default=json_default)
     atomic_write_bytes(Path(path), text.encode())
 
 
@@ -95,10 +95,6 @@ class Store:
 
     def report_path(self) -> Path:
         return self.root / "report.html"
-
-    def load_result(self, claim_id: str):
-        path = self.result_path(claim_id)
-        return read_json(path) if path.exists() else None
 
     def saved_ids(self) -> list[str]:
         if not self.root.exists():

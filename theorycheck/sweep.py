@@ -1,32 +1,36 @@
-"""Sweeps: a grid of independent cells, each seeded from (run seed, cell parameters) and saved as it
-finishes, so an interrupted run resumes with nothing lost.
+"""Sweeps: a grid of independent cells, each seeded from (run seed, stream, cell parameters) and saved
+as it finishes, so an interrupted run resumes with nothing lost.
 
-A cell function has the signature ``fn(cell: dict, rng: numpy.random.Generator) -> dict`` and must be
-defined at module level (it is pickled to worker processes or Dask workers). Its result must be
-JSON-serialisable (numpy arrays and scalars are converted). Results are passed through JSON even
-when computed fresh, so a reused cell and a fresh one are bit-for-bit the same.
+A cell function is ``fn(cell: dict, rng: numpy.random.Generator) -> dict``, or
+``fn(cell, rng, run: CellRun) -> dict`` when the sweep is given run ``settings``. It must be defined
+at module level (it is pickled to worker processes or Dask workers). Its result must be
+JSON-serialisable (numpy arrays and scalars are converted). Results pass through JSON even when
+computed fresh, so a reused cell and a fresh one are bit-for-bit the same.
 
-A saved cell is reused when the claim, the cell function's name, the run seed, the cell's
-parameters and the toolkit's code all match: the code enters as a hash of every ``.py`` file of
-the installed package (:func:`~theorycheck.seeding.code_fingerprint`), so any edit to the package
--- a fix in a simulator a cell calls, not only in the cell function -- starts the cells afresh
-instead of mixing results of two versions of the code. The hash enters the file name only, not the
-cell's seed: the same seed gives the same random numbers whatever the code version.
+**Seeds.** ``rng`` is the cell's generator on the named stream ``stream`` of the claim
+(:mod:`theorycheck.seeding`): it depends on the run seed, the claim, the stream name and the cell's
+parameters only, never on the file the code lives in or on the worker that runs it.
 
-Entries of a cell whose name starts with ``_`` are *run settings* (how often to print progress or save
-a snapshot, say): the cell function receives them, but they are left out of the cell's key and seed,
-so changing them reuses saved cells and never changes a number.
+**Reuse.** A cell is saved as ``<cells_dir>/<key>.json``, ``key`` a hash of the claim, the stream,
+the run seed and the cell's parameters. The file records the hash of the code the cell ran
+(:func:`~theorycheck.codehash.code_hash` of the cell function's module): a saved cell is reused
+while that code is unchanged and recomputed (and counted as such) once it changed.
 
-Cells that run for a long time can also save their own progress: while a cell runs,
-:func:`cell_snapshot_path` returns ``<cells_dir>/<key>.snapshot`` (``None`` when the context keeps
-nothing), a file the cell may write and read back to continue where an interrupted run stopped. The
-sweep deletes it when the cell's result is saved. On a remote Dask cluster the path is on the worker's
-file system; a cell resumes from it only if it runs there again.
+**Run settings** (how often to print progress or to save a snapshot, say) are not parameters: they
+change no number, so they are handed to the cell apart from it, in :class:`CellRun`, and never enter
+its key or seed. ``CellRun.snapshot`` is a file the cell may keep its unfinished work in, to
+continue where an interrupted run stopped; the sweep deletes it once the cell's result is saved. On a
+remote Dask cluster the path is on the worker's file system; a cell resumes from it only if it runs
+there again.
+
+**BLAS threads.** The sweep sets the BLAS thread count of every cell, on every executor: the
+machine's cores divided among the cells that run at once, or fewer when the sweep is told so
+(``blas_threads=1`` for cells made of many small products, where threads only cost). Mathematical
+code never sets it.
 """
 
 from __future__ import annotations
 
-import contextvars
 import json
 import os
 import sys
@@ -35,65 +39,62 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 import numpy as np
 
+from .codehash import code_hash
 from .errors import InputError, check_int
-from .seeding import cell_key, cell_rng, code_fingerprint
+from .seeding import cell_key, cell_rng
 from .store import atomic_write_json, to_jsonable
 
-__all__ = ["RunContext", "run_cell", "cell_identity", "cell_snapshot_path"]
+__all__ = ["RunContext", "CellRun", "run_cell"]
 
-CellFn = Callable[[dict, np.random.Generator], dict]
-
-_SNAPSHOT: contextvars.ContextVar[str | None] = contextvars.ContextVar("theorycheck_snapshot", default=None)
+CellFn = Callable[..., dict]
 
 
-def cell_snapshot_path() -> Path | None:
-    """Where the running cell may keep a snapshot of its unfinished work (module docstring), or None."""
-    path = _SNAPSHOT.get()
-    return None if path is None else Path(path)
+@dataclass(frozen=True)
+class CellRun:
+    """How a cell runs, apart from what it computes.
 
-
-def _namespace(claim_id: str, fn: CellFn) -> str:
-    from . import __version__
-    return f"{claim_id}|{fn.__module__}.{fn.__qualname__}|{__version__}"
-
-
-def cell_identity(cell: dict) -> dict:
-    """The entries of ``cell`` that make its key and seed: all but the ``_`` run settings."""
-    return {k: v for k, v in cell.items() if not str(k).startswith("_")}
-
-
-def run_cell(fn: CellFn, cell: dict, seed: int, namespace: str, blas_threads: int | None = None,
-             snapshot: str | None = None) -> dict:
-    """Run one cell with its derived generator; returns the JSON-normalised result.
-
-    ``snapshot`` is the path :func:`cell_snapshot_path` returns inside the cell.
+    Attributes
+    ----------
+    settings : mapping
+        The sweep's run settings (e.g. ``progress_s``, ``snapshot_s``).
+    snapshot : Path or None
+        A file for the cell's unfinished work, or ``None`` when the run keeps nothing.
     """
-    rng = cell_rng(seed, namespace, cell_identity(cell))
-    token = _SNAPSHOT.set(snapshot)
-    try:
-        if blas_threads:
-            from threadpoolctl import threadpool_limits
-            with threadpool_limits(limits=blas_threads):
-                out = fn(dict(cell), rng)
-        else:
-            out = fn(dict(cell), rng)
-    finally:
-        _SNAPSHOT.reset(token)
+
+    settings: Mapping
+    snapshot: Path | None = None
+
+
+def _stream_namespace(claim_id: str, stream: str) -> str:
+    return f"{claim_id}|{stream}"
+
+
+def run_cell(fn: CellFn, cell: dict, seed: int, namespace: str, blas_threads: int,
+             settings: Mapping | None = None, snapshot: str | None = None) -> dict:
+    """Run one cell with its generator and ``blas_threads`` BLAS threads; the JSON-normalised result."""
+    from threadpoolctl import threadpool_limits
+    rng = cell_rng(seed, namespace, cell)
+    args = (dict(cell), rng)
+    if settings is not None:
+        args += (CellRun(MappingProxyType(dict(settings)), None if snapshot is None else Path(snapshot)),)
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        out = fn(*args)
     return json.loads(json.dumps(to_jsonable(out)))
 
 
 @dataclass
 class RunContext:
-    """Everything a claim's check needs besides its parameters.
+    """Everything a claim's measurement needs besides its parameters.
 
     Parameters
     ----------
     claim_id : str
-        Namespaces the cell seeds and the cell folder.
+        Namespaces the seeds and the cell folder.
     seed : int
         The run seed; every random number of the run derives from it.
     cells_dir : Path or None
@@ -119,7 +120,8 @@ class RunContext:
     backend: str = "numpy"
     backend_requested: str | None = None
     progress: bool = False
-    stats: dict = field(default_factory=lambda: {"cells_run": 0, "cells_reused": 0})
+    stats: dict = field(default_factory=lambda: {"run": 0, "reused": 0, "recomputed": 0})
+    code: dict = field(default_factory=dict)
     _dask: "_DaskSession | None" = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -143,37 +145,57 @@ class RunContext:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def rng(self, **params) -> np.random.Generator:
-        """A generator for work outside sweeps, derived from the run seed and ``params``."""
-        return cell_rng(self.seed, self.claim_id + "|direct", params)
+    def rng(self, **names) -> np.random.Generator:
+        """The direct stream named by ``names`` (keyword names and values), derived from the run seed."""
+        return cell_rng(self.seed, self.claim_id + "|direct", names)
 
-    def map(self, fn: CellFn, cells: list[dict], desc: str | None = None) -> list[dict]:
-        """Run ``fn`` on every cell (skipping saved ones); results come back in the order of ``cells``."""
-        ns = _namespace(self.claim_id, fn)
-        # the run seed is part of the key: a cell saved under --seed 0 is never reused for --seed 1; the
-        # code hash too (but not of the seed: editing the code must not change the random numbers)
-        keys = [cell_key(f"{ns}|{code_fingerprint()}", {"run_seed": self.seed, "cell": cell_identity(c)})
-                for c in cells]
+    def map(self, fn: CellFn, cells: list[dict], *, stream: str, settings: Mapping | None = None,
+            blas_threads: int | None = None, desc: str | None = None) -> list[dict]:
+        """Run ``fn`` on every cell (reusing saved ones); results come back in the order of ``cells``.
+
+        Parameters
+        ----------
+        fn : cell function (module docstring)
+        cells : list of dict
+            The cells' parameters: their key and their seed.
+        stream : str
+            Name of the cells' seed stream within the claim. Two sweeps of one claim with different
+            streams draw independent numbers; renaming a stream changes the numbers.
+        settings : mapping, optional
+            Run settings; when given, ``fn`` is called with a third argument, a :class:`CellRun`.
+        blas_threads : int, optional
+            At most this many BLAS threads per cell (module docstring).
+        desc : str, optional
+            Label of the progress bar.
+        """
+        ns = _stream_namespace(self.claim_id, stream)
+        code = code_hash(fn.__module__)
+        self.code[f"{fn.__module__}.{fn.__qualname__}"] = code
+        # the run seed is part of the key: a cell saved under --seed 0 is never reused for --seed 1
+        keys = [cell_key(ns, {"run_seed": self.seed, "cell": c}) for c in cells]
         results: list[dict | None] = [None] * len(cells)
         todo = []
         for i, key in enumerate(keys):
-            path = self._cell_file(key, ".json")
-            if path is not None and path.exists():
-                results[i] = json.loads(path.read_text())["result"]
-                self.stats["cells_reused"] += 1
+            saved = self._saved(key)
+            if saved is not None and saved.get("code") == code:
+                results[i] = saved["result"]
+                self.stats["reused"] += 1
             else:
                 todo.append(i)
+                if saved is not None:
+                    self.stats["recomputed"] += 1
         bar = self._bar(len(cells), len(cells) - len(todo), desc or self.claim_id)
         try:
-            snaps = [None if self.cells_dir is None else str(self._cell_file(keys[i], ".snapshot"))
+            snaps = [None if self.cells_dir is None else str(self._cell_file(keys[i], f".{code}.snapshot"))
                      for i in todo]
-            for i, out in self._execute(fn, ns, [cells[i] for i in todo], todo, snaps):
+            threads = self._threads(blas_threads)
+            for i, out in self._execute(fn, ns, [cells[i] for i in todo], todo, snaps, threads, settings):
                 results[i] = out
                 path = self._cell_file(keys[i], ".json")
                 if path is not None:
-                    atomic_write_json(path, {"cell": cells[i], "seed": self.seed, "result": out})
-                    self._cell_file(keys[i], ".snapshot").unlink(missing_ok=True)
-                self.stats["cells_run"] += 1
+                    atomic_write_json(path, {"cell": cells[i], "seed": self.seed, "code": code, "result": out})
+                    self._cell_file(keys[i], f".{code}.snapshot").unlink(missing_ok=True)
+                self.stats["run"] += 1
                 if bar is not None:
                     bar.update(1)
         finally:
@@ -186,25 +208,36 @@ class RunContext:
         """``<cells_dir>/<key><suffix>``: the saved result (.json) or unfinished work (.snapshot)."""
         return None if self.cells_dir is None else Path(self.cells_dir) / f"{key}{suffix}"
 
+    def _saved(self, key: str) -> dict | None:
+        path = self._cell_file(key, ".json")
+        if path is None or not path.exists():
+            return None
+        return json.loads(path.read_text())
+
+    def _threads(self, cap: int | None) -> int:
+        """BLAS threads per cell: the cores shared among the cells that run at once, at most ``cap``."""
+        at_once = 1 if self.scheduler is None and self.jobs == 1 else self.jobs
+        threads = max(1, (os.cpu_count() or 1) // at_once)
+        return threads if cap is None else max(1, min(threads, int(cap)))
+
     def _bar(self, total: int, done: int, desc: str):
         if not self.progress or total == 0:
             return None
         from tqdm.auto import tqdm
         return tqdm(total=total, initial=done, desc=desc, unit="cell", file=sys.stderr, leave=False)
 
-    def _execute(self, fn, ns, cells, index, snaps):
+    def _execute(self, fn, ns, cells, index, snaps, threads, settings):
         if not cells:
             return
         if self.scheduler is not None:
-            yield from self._execute_dask(fn, ns, cells, index, snaps)
+            yield from self._execute_dask(fn, ns, cells, index, snaps, threads, settings)
         elif self.jobs == 1:
             for i, cell, snap in zip(index, cells, snaps):
-                yield i, run_cell(fn, cell, self.seed, ns, snapshot=snap)
+                yield i, run_cell(fn, cell, self.seed, ns, threads, settings, snap)
         else:
-            threads = max(1, (os.cpu_count() or 1) // self.jobs)
             ctx = get_context("forkserver") if sys.platform.startswith("linux") else get_context("spawn")
             with ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx) as pool:
-                futures = {pool.submit(run_cell, fn, c, self.seed, ns, threads, snap): i
+                futures = {pool.submit(run_cell, fn, c, self.seed, ns, threads, settings, snap): i
                            for i, c, snap in zip(index, cells, snaps)}
                 try:
                     for fut in as_completed(futures):
@@ -214,14 +247,15 @@ class RunContext:
                         fut.cancel()
                     raise
 
-    def _execute_dask(self, fn, ns, cells, index, snaps):
+    def _execute_dask(self, fn, ns, cells, index, snaps, threads, settings):
         if self._dask is None:
             self._dask = _DaskSession(self.scheduler, self.jobs)
             weakref.finalize(self, self._dask.close)
         client = self._dask.client
         from dask.distributed import as_completed as dask_completed
-        futures = client.map(run_cell, [fn] * len(cells), cells, [self.seed] * len(cells),
-                             [ns] * len(cells), [None] * len(cells), snaps, pure=False)
+        n = len(cells)
+        futures = client.map(run_cell, [fn] * n, cells, [self.seed] * n, [ns] * n, [threads] * n,
+                             [settings] * n, snaps, pure=False)
         where = {f.key: i for f, i in zip(futures, index)}
         try:
             for fut in dask_completed(futures):

@@ -19,7 +19,29 @@ distill
 evaluation
     Errors to :math:`p^*`, accuracies, Lipschitz estimates, robustness gap.
 experiments
-    Module-level sweep cells.
-stats
-    Mean ± std, paired differences, Spearman, log-log slopes.
+    The sweep cells (module level).
+summaries
+    From the cells' outputs to a claim's metrics and series.
+claims/
+    The claim declarations, one module per claim: scales, criteria, validation, measurement, verdict,
+    figure.
 """
+
+from ..registry import Paper
+
+__all__ = ["PAPER"]
+
+PAPER = Paper(
+    key="soteacher",
+    title="Dong, Liu, Shang — Toward Student-Oriented Teacher Network Training (SoTeacher)",
+    bibtex="""@inproceedings{dong2024soteacher,
+  title     = {Toward Student-Oriented Teacher Network Training for Knowledge Distillation},
+  author    = {Dong, Chengyu and Liu, Liyuan and Shang, Jingbo},
+  booktitle = {International Conference on Learning Representations (ICLR)},
+  year      = {2024},
+  note      = {arXiv:2206.06661}
+}""",
+    claim_modules=("theorycheck.soteacher.claims.invariant_erm", "theorycheck.soteacher.claims.lipschitz",
+                   "theorycheck.soteacher.claims.consistency", "theorycheck.soteacher.claims.distill",
+                   "theorycheck.soteacher.claims.checkpoints"),
+)

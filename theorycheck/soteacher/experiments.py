@@ -1,63 +1,81 @@
-"""Sweep cells of the SoTeacher checks: one (setting, seed) training run each, module-level so that
-:meth:`theorycheck.sweep.RunContext.map` can run them in worker processes and save them one by one.
+"""The computations of the SoTeacher claims: the sweep cells, one (setting, seed) training run each,
+at module level so that :meth:`theorycheck.sweep.RunContext.map` can run them in worker processes and
+save them one by one.
 
-Common random numbers. A cell's dict carries ``world_seed`` and ``train_seed``, integers the claim
-draws from ``ctx.rng(seed=...)`` (so they derive from the run seed). Every arm of one seed therefore
+Common random numbers. A cell's dict carries ``world_seed`` and ``train_seed`` (and ``student_seed``),
+integers the claim draws from ``ctx.rng(seed=...)`` (so they derive from the run seed); a cell builds
+its generators from them with :func:`theorycheck.seeding.substream`. Every arm of one seed therefore
 sees the same world, the same data, the same initialisation and the same minibatch order, and the
 paired differences between arms (SoTeacher minus standard, ...) are not swamped by seed noise. The
 cell's own generator drives what is specific to the cell (the pairs of the empirical Lipschitz
-estimate, the augmentation draws of the robustness gap).
+estimate, the augmentation draws of the robustness gap, the invariant-ERM data).
 
-All cells limit BLAS to one thread: the matrices are tiny, and a multithreaded BLAS on a loaded
-machine runs them up to 100 times slower.
+The claims run the network cells with one BLAS thread (``blas_threads=1``): the matrices are tiny,
+and a multithreaded BLAS on a loaded machine runs them up to 100 times slower.
+
+The summaries that turn the cells' outputs into metrics live in :mod:`theorycheck.soteacher.summaries`:
+the cells do not import them, so editing a summary does not recompute saved cells.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import numpy as np
 
+from ..seeding import substream
 from . import distill, evaluation, mixed_features as mf, patchnet
 from .invariant import chebyshev_radius, feature_label_frequencies, mixture_mle, t1_variance
 from .training import TrainConfig, train_patchnet
 
-__all__ = ["WORLD_KEYS", "make_data", "teacher_cell", "checkpoint_cell", "invariant_cell", "chebyshev_cell"]
+__all__ = ["WORLD_KEYS", "DISTILL_BASE_ARMS", "make_data", "train_config", "distil_student", "teacher_cell",
+           "checkpoint_cell", "invariant_cell", "chebyshev_cell", "quality_sign"]
 
 #: parameters of a cell's ``world`` dict
 WORLD_KEYS = ("s", "K", "d", "m", "sigma", "nuisance_dim", "tau", "dirichlet", "N", "N_val", "N_test")
 
-
-@contextmanager
-def _one_blas_thread():
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=1):
-        yield
+#: trained teacher arms of ``soteacher.distill`` in the order of its series (tempered arms and the
+#: oracle are added by :func:`distill_arm_names`)
+DISTILL_BASE_ARMS = ("erm", "standard", "standard-es", "lr", "cr", "soteacher")
 
 
+# ================================================================================================
+# cells
+# ================================================================================================
 def make_data(world: dict, world_seed: int):
     """World, training, validation and test sets of a cell, all from ``world_seed``.
+
+    Parameters
+    ----------
+    world : dict with the keys :data:`WORLD_KEYS`
+    world_seed : int
 
     Returns
     -------
     w : MixedFeatureWorld
-    train, val, test : Sample
+    train, val, test : Sample, of ``N``, ``N_val`` and ``N_test`` inputs
     """
-    rng = np.random.default_rng(world_seed)
+    rng = substream(world_seed)
     w = mf.draw_world(world["s"], world["K"], world["d"], world["m"], world["sigma"], rng,
                       dirichlet=world["dirichlet"], nuisance_dim=world["nuisance_dim"], tau=world["tau"])
     return w, mf.sample(w, world["N"], rng), mf.sample(w, world["N_val"], rng), mf.sample(w, world["N_test"], rng)
 
 
-def _config(d: dict) -> TrainConfig:
+def train_config(d: dict) -> TrainConfig:
+    """The :class:`~theorycheck.soteacher.training.TrainConfig` of a cell's (JSON) config dict."""
     d = dict(d)
     if "lr_decay_at" in d:
         d["lr_decay_at"] = tuple(d["lr_decay_at"])
     return TrainConfig(**d)
 
 
-def _student(scfg: TrainConfig, w, train, test, teacher, seed: int) -> dict:
-    run = train_patchnet(scfg, w, train, np.random.default_rng(seed), teacher=teacher)
+def distil_student(scfg: TrainConfig, w, train, test, teacher, seed: int) -> dict:
+    """Train a KD student from ``teacher`` (a callable ``(X_batch, idx) -> logits``, see
+    :mod:`~theorycheck.soteacher.distill`) with the generator ``substream(seed)``, and measure it.
+
+    Returns
+    -------
+    dict: :func:`~theorycheck.soteacher.evaluation.prediction_metrics` of the student
+    """
+    run = train_patchnet(scfg, w, train, substream(seed), teacher=teacher)
     return evaluation.prediction_metrics(patchnet.predict_proba(run.params, train.X, scfg.head),
                                          patchnet.predict_proba(run.params, test.X, scfg.head), train, test)
 
@@ -68,45 +86,52 @@ def teacher_cell(cell: dict, rng: np.random.Generator) -> dict:
     Cell keys: ``world`` (dict of :data:`WORLD_KEYS`), ``world_seed``, ``train_seed``, ``teacher``
     (TrainConfig fields, or the string ``"oracle"``), ``student`` (TrainConfig fields of the KD
     student, or None), ``student_seed``, ``early_stopped`` (also measure, and distil from, the
-    best-validation-NLL checkpoint).
+    best-validation-NLL checkpoint), ``robust_strength`` (augmentation strength of the robustness
+    gap; default: the teacher's own), ``temper`` (temperatures of tempered copies of the final teacher).
 
     Returns
     -------
     dict: ``teacher`` metrics (see :func:`~theorycheck.soteacher.evaluation.network_metrics`),
-    ``student`` metrics, and ``teacher_es``/``student_es`` for the early-stopped checkpoint.
+    ``student`` metrics, ``teacher_es``/``student_es`` for the early-stopped checkpoint,
+    ``teacher_T<t>``/``student_T<t>`` for the tempered teachers, and ``best_epoch``.
     """
-    with _one_blas_thread():
-        w, train, val, test = make_data(cell["world"], cell["world_seed"])
-        scfg = _config(cell["student"]) if cell.get("student") else None
-        out = {}
-        if cell["teacher"] == "oracle":
-            out["teacher"] = evaluation.prediction_metrics(train.pstar, test.pstar, train, test)
-            if scfg is not None:
-                out["student"] = _student(scfg, w, train, test, distill.oracle_teacher(train.pstar),
-                                          cell["student_seed"])
-            return out
-        tcfg = _config(cell["teacher"])
-        run = train_patchnet(tcfg, w, train, np.random.default_rng(cell["train_seed"]), val=val)
-        versions = [("", run.params)] + ([("_es", run.best_params)] if cell.get("early_stopped") else [])
-        # the robustness gap of every arm is measured under the same augmentation (cell key
-        # ``robust_strength``, default: the teacher's own), so that arms trained without one compare
-        aug = tcfg.augment if tcfg.augment != "none" else "resample"
-        strength = cell.get("robust_strength", tcfg.aug_strength)
-        for tag, params in versions:
-            out["teacher" + tag] = evaluation.network_metrics(params, tcfg.head, w, train, test, rng, aug=aug,
-                                                              aug_strength=strength)
-            if scfg is not None:
-                out["student" + tag] = _student(scfg, w, train, test, distill.network_teacher(params, tcfg.head),
-                                                cell["student_seed"])
-        for tau in cell.get("temper", []):
-            # the final teacher with its output tempered, f_tau ∝ f^(1/tau): same accuracy, other error to p*
-            teacher = distill.tempered(distill.network_teacher(run.params, tcfg.head), tau)
-            out[f"teacher_T{tau:g}"] = evaluation.prediction_metrics(
-                patchnet.softmax(teacher(train.X, None)), patchnet.softmax(teacher(test.X, None)), train, test)
-            if scfg is not None:
-                out[f"student_T{tau:g}"] = _student(scfg, w, train, test, teacher, cell["student_seed"])
-        out["best_epoch"] = run.best_epoch
+    w, train, val, test = make_data(cell["world"], cell["world_seed"])
+    scfg = train_config(cell["student"]) if cell.get("student") else None
+    out = {}
+    if cell["teacher"] == "oracle":
+        out["teacher"] = evaluation.prediction_metrics(train.pstar, test.pstar, train, test)
+        if scfg is not None:
+            out["student"] = distil_student(scfg, w, train, test, distill.oracle_teacher(train.pstar),
+                                            cell["student_seed"])
         return out
+    tcfg = train_config(cell["teacher"])
+    run = train_patchnet(tcfg, w, train, substream(cell["train_seed"]), val=val)
+    versions = [("", run.params)] + ([("_es", run.best_params)] if cell.get("early_stopped") else [])
+    # the robustness gap of every arm is measured under the same augmentation (cell key
+    # ``robust_strength``, default: the teacher's own), so that arms trained without one compare
+    aug = tcfg.augment if tcfg.augment != "none" else "resample"
+    strength = cell.get("robust_strength", tcfg.aug_strength)
+    for tag, params in versions:
+        out["teacher" + tag] = evaluation.network_metrics(params, tcfg.head, w, train, test, rng, aug=aug,
+                                                          aug_strength=strength)
+        if scfg is not None:
+            out["student" + tag] = distil_student(scfg, w, train, test,
+                                                  distill.network_teacher(params, tcfg.head), cell["student_seed"])
+    for tau in cell.get("temper", []):
+        # the final teacher with its output tempered, f_tau ∝ f^(1/tau): same accuracy, other error to p*
+        teacher = distill.tempered(distill.network_teacher(run.params, tcfg.head), tau)
+        out[f"teacher_T{tau:g}"] = evaluation.prediction_metrics(
+            patchnet.softmax(teacher(train.X, None)), patchnet.softmax(teacher(test.X, None)), train, test)
+        if scfg is not None:
+            out[f"student_T{tau:g}"] = distil_student(scfg, w, train, test, teacher, cell["student_seed"])
+    out["best_epoch"] = run.best_epoch
+    return out
+
+
+def quality_sign(quality: str) -> float:
+    """+1 when a larger value of the student ``quality`` metric is better (``test_acc``), -1 when a
+    smaller one is (``test_nll``, ``test_err``)."""
+    return -1.0 if quality in ("test_nll", "test_err") else 1.0
 
 
 def checkpoint_cell(cell: dict, rng: np.random.Generator) -> dict:
@@ -124,29 +149,27 @@ def checkpoint_cell(cell: dict, rng: np.random.Generator) -> dict:
     and ``best_student`` (checkpoint indices); ``eval_best_teacher``/``eval_best_student`` (metrics of
     the re-trained students, averaged over ``eval_seeds``).
     """
-    with _one_blas_thread():
-        w, train, val, test = make_data(cell["world"], cell["world_seed"])
-        tcfg, scfg = _config(cell["teacher"]), _config(cell["student"])
-        run = train_patchnet(tcfg, w, train, np.random.default_rng(cell["train_seed"]), val=val,
-                             checkpoint_every=cell["every"])
-        out = {"epoch": [], "teacher": [], "student": []}
-        for epoch, params in run.checkpoints:
-            out["epoch"].append(epoch)
-            out["teacher"].append(evaluation.prediction_metrics(
-                patchnet.predict_proba(params, train.X, tcfg.head),
-                patchnet.predict_proba(params, test.X, tcfg.head), train, test))
-            out["student"].append(_student(scfg, w, train, test, distill.network_teacher(params, tcfg.head),
-                                           cell["student_seed"]))
-        sign = -1.0 if cell["quality"] in ("test_nll", "test_err") else 1.0
-        quality = [sign * st[cell["quality"]] for st in out["student"]]
-        out["best_teacher"] = int(np.argmax([t["test_acc"] for t in out["teacher"]]))
-        out["best_student"] = int(np.argmax(quality))
-        for tag in ("best_teacher", "best_student"):
-            params = run.checkpoints[out[tag]][1]
-            fresh = [_student(scfg, w, train, test, distill.network_teacher(params, tcfg.head), seed)
-                     for seed in cell["eval_seeds"]]
-            out["eval_" + tag] = {k: float(np.mean([f[k] for f in fresh])) for k in fresh[0]}
-        return out
+    w, train, val, test = make_data(cell["world"], cell["world_seed"])
+    tcfg, scfg = train_config(cell["teacher"]), train_config(cell["student"])
+    run = train_patchnet(tcfg, w, train, substream(cell["train_seed"]), val=val, checkpoint_every=cell["every"])
+    out = {"epoch": [], "teacher": [], "student": []}
+    for epoch, params in run.checkpoints:
+        out["epoch"].append(epoch)
+        out["teacher"].append(evaluation.prediction_metrics(
+            patchnet.predict_proba(params, train.X, tcfg.head),
+            patchnet.predict_proba(params, test.X, tcfg.head), train, test))
+        out["student"].append(distil_student(scfg, w, train, test, distill.network_teacher(params, tcfg.head),
+                                             cell["student_seed"]))
+    sign = quality_sign(cell["quality"])
+    quality = [sign * st[cell["quality"]] for st in out["student"]]
+    out["best_teacher"] = int(np.argmax([t["test_acc"] for t in out["teacher"]]))
+    out["best_student"] = int(np.argmax(quality))
+    for tag in ("best_teacher", "best_student"):
+        params = run.checkpoints[out[tag]][1]
+        fresh = [distil_student(scfg, w, train, test, distill.network_teacher(params, tcfg.head), seed)
+                 for seed in cell["eval_seeds"]]
+        out["eval_" + tag] = {k: float(np.mean([f[k] for f in fresh])) for k in fresh[0]}
+    return out
 
 
 def _nll(pred, y) -> float:
@@ -155,10 +178,12 @@ def _nll(pred, y) -> float:
 
 
 def invariant_cell(cell: dict, rng: np.random.Generator) -> dict:
-    """ERM with the invariant one-hot extractor (digest T1/T1'): a linear head on :math:`e_{z_j}`, head
-    variant B, trained by full-batch gradient descent with :func:`theorycheck.train.sgd`.
+    """ERM with the invariant one-hot extractor (SoTeacher Lemmas 3.3-3.4 and Theorem 3.6; digest
+    T1/T1'): a linear head on :math:`e_{z_j}`, head variant B, trained by full-batch gradient descent
+    with :func:`theorycheck.train.sgd`, compared with the exact minimiser.
 
     Cell keys: ``world`` (``s, K, d, m, sigma, dirichlet``), ``N``, ``world_seed``, ``steps``, ``lr``.
+    The world comes from ``substream(world_seed)``; the data and the training from ``rng``.
 
     Returns
     -------
@@ -166,40 +191,43 @@ def invariant_cell(cell: dict, rng: np.random.Generator) -> dict:
     ``m = 1``, EM for ``m > 1``), ``gap`` (mean l1 distance between the two predictions on the training
     inputs), ``objective_gap`` (trained minus exact cross-entropy), ``memoriser_err``.
     """
-    with _one_blas_thread():
-        wd = cell["world"]
-        wrng = np.random.default_rng(cell["world_seed"])
-        w = mf.draw_world(wd["s"], wd["K"], wd["d"], wd["m"], wd["sigma"], wrng, dirichlet=wd["dirichlet"])
-        data = mf.sample(w, cell["N"], rng)
-        feats = mf.Sample(X=mf.onehot_features(data.Z, w.s), Z=data.Z, pstar=data.pstar, y=data.y)
-        cfg = TrainConfig(depth=0, head="mixture", epochs=cell["steps"], batch_size=len(data), lr=cell["lr"],
-                          momentum=0.9, weight_decay=0.0, lr_decay_at=())
-        run = train_patchnet(cfg, w, feats, rng)
-        pred = patchnet.predict_proba(run.params, feats.X, "mixture")
-        if w.m == 1:
-            q, _ = feature_label_frequencies(data.Z[:, 0], data.y, w.s, w.K)
-        else:
-            q, _, _, _ = mixture_mle(data.Z, data.y, w.s, w.K)
-        exact = q[data.Z].mean(axis=1)
-        return {"train_err": mf.l1_error(pred, data.pstar), "closed_err": mf.l1_error(exact, data.pstar),
-                "gap": mf.l1_error(pred, exact), "objective_gap": _nll(pred, data.y) - _nll(exact, data.y),
-                "memoriser_err": mf.memoriser_error(data.pstar, data.y)}
+    wd = cell["world"]
+    w = mf.draw_world(wd["s"], wd["K"], wd["d"], wd["m"], wd["sigma"], substream(cell["world_seed"]),
+                      dirichlet=wd["dirichlet"])
+    data = mf.sample(w, cell["N"], rng)
+    feats = mf.Sample(X=mf.onehot_features(data.Z, w.s), Z=data.Z, pstar=data.pstar, y=data.y)
+    cfg = TrainConfig(depth=0, head="mixture", epochs=cell["steps"], batch_size=len(data), lr=cell["lr"],
+                      momentum=0.9, weight_decay=0.0, lr_decay_at=())
+    run = train_patchnet(cfg, w, feats, rng)
+    pred = patchnet.predict_proba(run.params, feats.X, "mixture")
+    if w.m == 1:
+        q, _ = feature_label_frequencies(data.Z[:, 0], data.y, w.s, w.K)
+    else:
+        q, _, _, _ = mixture_mle(data.Z, data.y, w.s, w.K)
+    exact = q[data.Z].mean(axis=1)
+    return {"train_err": mf.l1_error(pred, data.pstar), "closed_err": mf.l1_error(exact, data.pstar),
+            "gap": mf.l1_error(pred, exact), "objective_gap": _nll(pred, data.y) - _nll(exact, data.y),
+            "memoriser_err": mf.memoriser_error(data.pstar, data.y)}
 
 
 def chebyshev_cell(cell: dict, rng: np.random.Generator) -> dict:
-    """Coverage of the Chebyshev radius (digest T1, ``m = 1``) over ``resamples`` training sets of size
-    ``N`` from one world, using the closed-form ERM :math:`\\hat\\pi_z` (which
-    :func:`invariant_cell` shows the trained head reaches).
+    """Coverage of the Chebyshev radius (SoTeacher Lemma 3.5 analogue; digest T1, ``m = 1``) over
+    ``resamples`` training sets of size ``N`` from one world (``substream(world_seed)``), using the
+    closed-form ERM :math:`\\hat\\pi_z` (which :func:`invariant_cell` shows the trained head reaches).
+
+    Cell keys: ``world`` (``s, K, d, sigma, dirichlet``), ``N``, ``world_seed``, ``resamples``, ``delta``.
 
     Returns
     -------
-    dict: ``covered`` (fraction of resamples with :math:`\\max_z\\|\\hat\\pi_z-\\pi_z\\|_2 \\le
-    \\varepsilon_\\delta`), ``radius`` (mean :math:`\\varepsilon_\\delta`), ``max_err`` (mean of the max),
-    ``variance_ratio`` and its standard error: :math:`n_z\\|\\hat\\pi_z-\\pi_z\\|^2/(1-\\|\\pi_z\\|^2)`
-    averaged over features and resamples (exactly 1 in expectation).
+    dict
+        ``covered`` (fraction of resamples with :math:`\\max_z\\|\\hat\\pi_z-\\pi_z\\|_2 \\le
+        \\varepsilon_\\delta`), ``radius`` (mean :math:`\\varepsilon_\\delta`), ``max_err`` (mean of the
+        max), ``variance_ratio`` and its standard error:
+        :math:`n_z\\|\\hat\\pi_z-\\pi_z\\|^2/(1-\\|\\pi_z\\|^2)` averaged over features and resamples
+        (exactly 1 in expectation).
     """
     wd = cell["world"]
-    w = mf.draw_world(wd["s"], wd["K"], wd["d"], 1, wd["sigma"], np.random.default_rng(cell["world_seed"]),
+    w = mf.draw_world(wd["s"], wd["K"], wd["d"], 1, wd["sigma"], substream(cell["world_seed"]),
                       dirichlet=wd["dirichlet"])
     var = t1_variance(w.label_laws)
     covered, radius, max_err, ratios = [], [], [], []

@@ -1,1 +1,0 @@
-"""Benchmarks registered with :func:`theorycheck.registry.benchmark` (``theorycheck bench NAME``)."""

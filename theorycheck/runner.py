@@ -1,0 +1,146 @@
+"""Checking a claim: resolve its parameters and criteria, validate them once, measure, decide, save.
+
+This is the one path from a claim id to a :class:`~theorycheck.result.Result`, shared by the CLI,
+the pytest plug-in, the notebooks and the tests.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from .errors import InputError, check_choice
+from .registry import SCALES, Claim, get_claim
+from .result import Result
+from .store import Store, atomic_write_bytes
+from .sweep import RunContext
+
+__all__ = ["BACKENDS", "Resolved", "resolve", "run_claim", "load_result", "default_out"]
+
+BACKENDS = ("numpy", "cupy")
+
+
+def default_out(scale: str) -> Path:
+    """Default output folder of a scale: ``results/<scale>`` under the working directory."""
+    return Path("results") / check_choice("scale", scale, SCALES)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A claim's parameters and criteria at one scale, overrides applied and validated.
+
+    ``exploratory`` names the criteria an override changed: the verdict is then not the
+    pre-registered one.
+    """
+
+    params: dict
+    criteria: dict
+    exploratory: tuple[str, ...]
+
+
+def resolve(claim: Claim, scale: str, overrides: Mapping | None = None) -> Resolved:
+    """The claim's parameters and criteria at ``scale`` with ``overrides`` applied, validated once.
+
+    An override may name a parameter of the scale or a criterion; anything else is refused with
+    the list of known names.
+    """
+    check_choice("scale", scale, SCALES)
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise InputError("params", f"must be a mapping of parameter names to values, got {overrides!r}")
+    params = dict(claim.scales[scale])
+    criteria = dict(claim.criteria)
+    changed = []
+    for key, value in (overrides or {}).items():
+        if key in params:
+            params[key] = value
+        elif key in criteria:
+            criteria[key] = value
+            changed.append(key)
+        else:
+            raise InputError("param", f"{key!r} is not a parameter or criterion of {claim.id}; "
+                                      f"known: {', '.join(sorted([*params, *criteria]))}")
+    if claim.validate is not None:
+        claim.validate({**params, **criteria})
+    return Resolved(params, criteria, tuple(changed))
+
+
+def _versions(ctx: RunContext) -> dict:
+    import numpy
+    import scipy
+    import sklearn
+    from .version import __version__
+    out = {"theorycheck": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
+           "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
+    out.update({f"code:{name}": digest for name, digest in sorted(ctx.code.items())})
+    return out
+
+
+def evaluate(claim: Claim, scale: str, ctx: RunContext, overrides: Mapping | None = None) -> Result:
+    """Measure ``claim`` at ``scale`` with ``ctx`` and decide its verdict from the measured numbers."""
+    resolved = resolve(claim, scale, overrides)
+    t0 = time.perf_counter()
+    measured = claim.measure(resolved.params, ctx)
+    elapsed = time.perf_counter() - t0
+    metrics = dict(measured.get("metrics", {}))
+    verdict = claim.verdict(metrics, resolved.params, resolved.criteria)
+    return Result(
+        claim=claim.id, paper=claim.paper, title=claim.title, statement=claim.statement, scale=scale,
+        verdict="PASS" if verdict.passed else "FAIL",
+        criteria={k: {"ok": ok, "detail": text} for k, (ok, text) in verdict.criteria.items()},
+        metrics=metrics, series=measured.get("series", {}), params=resolved.params,
+        criteria_values=resolved.criteria, exploratory=resolved.exploratory, seed=ctx.seed,
+        backend=ctx.backend, backend_requested=ctx.backend_requested or ctx.backend,
+        elapsed_s=elapsed, cells=dict(ctx.stats), versions=_versions(ctx))
+
+
+def run_claim(claim_id: str, scale: str = "smoke", *, out=None, seed: int = 0, jobs: int = 1,
+              scheduler: str | None = None, backend: str = "numpy", params: Mapping | None = None,
+              progress: bool = False) -> Result:
+    """Check one claim and return its :class:`~theorycheck.result.Result`.
+
+    Parameters
+    ----------
+    claim_id : str
+        A registered id, e.g. ``"hong2021.thm1"``.
+    scale : {"smoke", "default", "paper"}
+    out : path-like or None
+        Output folder. When given, the result is saved as ``out/<id>.json`` and finished sweep
+        cells under ``out/cells/<id>/`` (so a rerun resumes). ``None`` saves nothing.
+    seed : int
+        Run seed; equal seeds give equal numbers.
+    jobs, scheduler : see :class:`~theorycheck.sweep.RunContext`.
+    backend : {"numpy", "cupy"}
+        Used by claims whose ``backends`` include it; the others run on NumPy (the result's
+        ``backend`` says which ran, ``backend_requested`` what was asked).
+    params : mapping, optional
+        Overrides of the scale's parameters or of the claim's criteria (validated; unknown keys are
+        refused; an overridden criterion makes the result exploratory).
+    """
+    check_choice("scale", scale, SCALES)
+    check_choice("backend", backend, BACKENDS)
+    claim = get_claim(claim_id)
+    store = Store(out) if out is not None else None
+    used = backend if backend in claim.backends else "numpy"
+    with RunContext(claim_id=claim.id, seed=seed, jobs=jobs, scheduler=scheduler, backend=used,
+                    backend_requested=None if used == backend else backend,
+                    cells_dir=store.cells_dir(claim.id) if store else None, progress=progress) as ctx:
+        result = evaluate(claim, scale, ctx, params)
+    if store is not None:
+        atomic_write_bytes(store.result_path(claim.id), result.to_json().encode())
+    return result
+
+
+def load_result(claim_id: str, out) -> Result:
+    """Read a saved result; raises :class:`~theorycheck.errors.InputError` if there is none or it
+    does not follow the result schema."""
+    path = Store(out).result_path(claim_id)
+    if not path.exists():
+        raise InputError("claim id", f"{claim_id!r} has no saved result in {out}; run "
+                                     f"`theorycheck check {claim_id}` first")
+    try:
+        return Result.from_json(path.read_text())
+    except ValueError as exc:
+        raise InputError("result", f"{path} is not a readable result ({exc})") from None
