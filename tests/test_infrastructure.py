@@ -63,6 +63,34 @@ def test_verdict_fails_when_any_criterion_fails():
     assert Verdict.from_criteria().passed is False  # a check with no criterion cannot pass
 
 
+@pytest.mark.parametrize("statuses, expected", [
+    (("PASS", "PASS"), "PASS"), (("PASS", "INCONCLUSIVE"), "INCONCLUSIVE"), (("INCONCLUSIVE", "FAIL"), "FAIL"),
+    ((True, "INCONCLUSIVE"), "INCONCLUSIVE"), ((False, "PASS"), "FAIL")])
+def test_a_verdict_is_three_valued(statuses, expected):
+    v = Verdict.from_criteria(**{f"c{i}": (s, "") for i, s in enumerate(statuses)})
+    assert v.status == expected and v.passed is (expected == "PASS")
+    with pytest.raises(ValueError):
+        Verdict.from_criteria(a=("MAYBE", ""))
+
+
+def _toy_unsure_verdict(metrics, params, criteria):
+    return Verdict.from_criteria(unsure=("INCONCLUSIVE", "the interval straddles the threshold"))
+
+
+def test_cli_check_exits_4_on_an_inconclusive_claim_and_run_lists_it(toy_registered, tmp_path, monkeypatch, capsys):
+    import dataclasses
+    unsure = dataclasses.replace(TOY, verdict=_toy_unsure_verdict)
+    monkeypatch.setitem(registry._CLAIMS, TOY.id, unsure)
+    assert cli.main(["check", "toy.claim", "--out", str(tmp_path)]) == 4
+    out = capsys.readouterr().out
+    assert "INCONCLUSIVE" in out and "inconclusive: unsure: the interval straddles" in out
+    assert Result.from_json((tmp_path / "toy.claim.json").read_text()).verdict == "INCONCLUSIVE"
+    monkeypatch.setattr(registry, "list_claims", lambda paper=None: [unsure])
+    assert cli.main(["run", "--strict", "--out", str(tmp_path)]) == 0  # --strict is about FAIL only
+    assert "1 claim(s) inconclusive: toy.claim" in capsys.readouterr().out
+    assert "INCONCLUSIVE" in (tmp_path / "report.html").read_text()
+
+
 def test_a_name_cannot_be_both_parameter_and_criterion():
     with pytest.raises(ValueError, match="both parameters and criteria"):
         Claim(id="toy.bad", title="t", statement="s", assumptions=(), method="m",
@@ -195,7 +223,7 @@ def test_cli_check_writes_the_result_schema_and_exit_codes(toy_registered, tmp_p
 
 def test_result_round_trips_through_json_and_refuses_a_broken_file():
     res = Result(claim="toy.claim", paper="toy", title="t", statement="s", scale="smoke", verdict="PASS",
-                 criteria={"a": {"ok": True, "detail": "fine"}}, metrics={"x": [1.0, 2.0], "y": {"z": 1}},
+                 criteria={"a": {"status": "PASS", "detail": "fine"}}, metrics={"x": [1.0, 2.0], "y": {"z": 1}},
                  series={}, params={"n": 3}, criteria_values={"limit": 1.0}, exploratory=(), seed=0,
                  backend="numpy", backend_requested="numpy", elapsed_s=0.5,
                  cells={"run": 1, "reused": 0, "recomputed": 0}, versions={"numpy": "2"})

@@ -1,6 +1,7 @@
 """The ``theorycheck`` command. Thin: parses, calls the registry and the runner, prints, sets the exit code.
 
-Exit codes: ``check``: 0 all checked claims pass, 1 a claim fails. ``run`` (the main job): 0 when
+Exit codes: ``check``: 0 all checked claims pass, 1 a claim fails, 4 no claim fails but one is
+inconclusive (its interval straddles the paper's threshold). ``run`` (the main job): 0 when
 every claim was measured and the figures and report were written, whatever the verdicts (a claim
 the data contradict is a finding, printed and reported, not a broken job); ``run --strict`` exits 1
 when a claim fails, as ``check`` does. Every command: 2 bad input, including parameters that make a
@@ -126,7 +127,7 @@ def _check(args, ids):
     for c in claims:  # validate everything before spending time on anything
         resolve(c, args.scale, per_claim[c.id])
     out = _out(args)
-    failed = []
+    failed, unsure = [], []
     print(f"{'claim':28s} {'verdict':7s} {'time':>7s}  key numbers")
     for c in claims:
         t0 = time.perf_counter()
@@ -140,12 +141,16 @@ def _check(args, ids):
               flush=True)
         if res.exploratory:
             print(f"    * exploratory: criteria changed by --param: {', '.join(res.exploratory)}")
-        if not res.passed:
+        if res.verdict == "FAIL":
             failed.append(c.id)
-            for name, detail in res.failed_criteria().items():
-                print(f"    failed: {name}: {detail}")
+        elif res.verdict == "INCONCLUSIVE":
+            unsure.append(c.id)
+        for name, detail in res.failed_criteria().items():
+            print(f"    failed: {name}: {detail}")
+        for name, detail in res.inconclusive_criteria().items():
+            print(f"    inconclusive: {name}: {detail}")
     print(f"results in {out}/")
-    return failed
+    return failed, unsure
 
 
 def _dispatch(args) -> int:
@@ -155,15 +160,19 @@ def _dispatch(args) -> int:
             print(f"{c.id:28s} {c.title}")
         return 0
     if args.command == "check":
-        return 1 if _check(args, args.ids) else 0
+        failed, unsure = _check(args, args.ids)
+        return 1 if failed else 4 if unsure else 0
     if args.command == "run":
-        failed = _check(args, [])
+        failed, unsure = _check(args, [])
         from .report import write_report
         path = write_report(_out(args))
         print(f"figures and report written: {path}")
         if failed:
             print(f"{len(failed)} claim(s) failed: {', '.join(failed)} (see the report; "
                   f"exit code {1 if args.strict else 0}{'' if args.strict else ', --strict makes it 1'})")
+        if unsure:
+            print(f"{len(unsure)} claim(s) inconclusive: {', '.join(unsure)} (the data cannot decide them at "
+                  "this scale; see the report)")
         return 1 if failed and args.strict else 0
     if args.command == "figure":
         from .plots import draw_figure

@@ -17,6 +17,7 @@ __all__ = ["new_figure", "stamp", "save", "png_bytes", "draw_figure", "PASS_COLO
 
 PASS_COLOR = "#2a9d4b"
 FAIL_COLOR = "#c0392b"
+INCONCLUSIVE_COLOR = "#b7791f"
 
 _STYLE = {
     "figure.dpi": 100,
@@ -40,7 +41,7 @@ def new_figure(width: float = 7.0, height: float = 3.6) -> Figure:
 
 def stamp(fig: Figure, result) -> None:
     """Put the claim id, scale, seed and verdict of ``result`` (a Result) in the figure's corner."""
-    color = PASS_COLOR if result.passed else FAIL_COLOR
+    color = {"PASS": PASS_COLOR, "FAIL": FAIL_COLOR}.get(result.verdict, INCONCLUSIVE_COLOR)
     fig.suptitle(f"{result.claim}  [{result.scale}, seed {result.seed}]  {result.verdict}",
                  fontsize=9, color=color, x=0.99, ha="right")
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Callable, Mapping
+from typing import Callable, Mapping, NamedTuple
 
 from .errors import InputError
 
-__all__ = ["SCALES", "ENTRY_POINT_GROUP", "Paper", "Claim", "Verdict", "register", "get_claim",
+__all__ = ["SCALES", "VERDICTS", "ENTRY_POINT_GROUP", "Paper", "Claim", "Verdict", "Outcome", "register", "get_claim",
            "list_claims", "get_paper", "list_papers", "load_papers"]
 
 #: Scales every claim defines. ``smoke``: seconds, for tests and the quick start. ``default``: the
@@ -61,17 +61,52 @@ class Paper:
     claim_modules: tuple[str, ...]
 
 
+#: The three answers a verdict or one of its criteria can give (see the docs page "How verdicts are
+#: decided"): the claim holds here, it is contradicted, or the data cannot tell.
+VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
+
+
+class Outcome(NamedTuple):
+    """One criterion's answer: ``ok`` (it holds), the sentence that says what was compared, and its
+    ``status`` (``PASS``, ``FAIL`` or ``INCONCLUSIVE``)."""
+
+    ok: bool
+    text: str
+    status: str
+
+
+def _outcome(value, text) -> Outcome:
+    if isinstance(value, str):
+        if value not in VERDICTS:
+            raise ValueError(f"a criterion's status must be one of {VERDICTS} or a bool, got {value!r}")
+        return Outcome(value == "PASS", str(text), value)
+    return Outcome(bool(value), str(text), "PASS" if value else "FAIL")
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """Outcome of a check: ``passed`` and one line per criterion (``criteria``: name -> (ok, text))."""
+    """Outcome of a check: its ``status`` and one :class:`Outcome` per criterion.
 
-    passed: bool
-    criteria: Mapping[str, tuple[bool, str]]
+    The claim FAILs when one criterion fails, is INCONCLUSIVE when none fails and one cannot tell,
+    and PASSes when every criterion passes (a check with no criterion cannot pass).
+    """
+
+    status: str
+    criteria: Mapping[str, Outcome]
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "PASS"
 
     @classmethod
-    def from_criteria(cls, **criteria: tuple[bool, str]) -> "Verdict":
-        crit = {k: (bool(ok), str(text)) for k, (ok, text) in criteria.items()}
-        return cls(passed=bool(crit) and all(ok for ok, _ in crit.values()), criteria=crit)
+    def from_criteria(cls, **criteria: tuple) -> "Verdict":
+        """``name=(ok_or_status, sentence)`` for each criterion; ``ok_or_status`` is a bool (a
+        deterministic check) or one of :data:`VERDICTS` (an interval decision)."""
+        crit = {k: _outcome(v, text) for k, (v, text) in criteria.items()}
+        statuses = {c.status for c in crit.values()}
+        status = ("FAIL" if not crit or "FAIL" in statuses else
+                  "INCONCLUSIVE" if "INCONCLUSIVE" in statuses else "PASS")
+        return cls(status=status, criteria=crit)
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,7 @@ def write_report(out) -> "Path":
         result = load_result(cid, out)
         results[cid] = result
         claim = get_claim(cid)
-        ok = result.passed
-        badge = f'<span class="{"pass" if ok else "fail"}">{result.verdict}</span>'
+        badge = f'<span class="{result.verdict.lower()}">{result.verdict}</span>'
         keym = ", ".join(f"{k}={format_metric(result.metrics[k])}" for k in claim.key_metrics
                          if k in result.metrics)
         rows.append(f'<tr><td><a href="#{cid}">{cid}</a></td><td>{badge}</td><td>{html.escape(keym)}</td>'
@@ -47,7 +46,7 @@ def write_report(out) -> "Path":
         img = ""
         if fig is not None:
             img = f'<img alt="figure of {cid}" src="data:image/png;base64,{base64.b64encode(plots.png_bytes(fig)).decode()}">'
-        crit = "".join(f'<li class="{"pass" if c.ok else "fail"}">{html.escape(name)}: '
+        crit = "".join(f'<li class="{c.status.lower()}">{html.escape(name)}: '
                        f'{html.escape(c.detail)}</li>' for name, c in result.criteria.items())
         metrics = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(format_metric(v))}</td></tr>"
                           for k, v in result.metrics.items())
@@ -63,7 +62,8 @@ def write_report(out) -> "Path":
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>theorycheck report</title>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;line-height:1.4}}
 table{{border-collapse:collapse}}td{{border:1px solid #ddd;padding:2px 8px;font-size:90%}}
-.pass{{color:#2a9d4b;font-weight:bold}}.fail{{color:#c0392b;font-weight:bold}}img{{max-width:100%}}
+.pass{{color:#2a9d4b;font-weight:bold}}.fail{{color:#c0392b;font-weight:bold}}
+.inconclusive{{color:#b7791f;font-weight:bold}}img{{max-width:100%}}
 .stmt{{background:#f6f6f6;padding:.5em}}</style></head><body>
 <h1>theorycheck report</h1><p>{n_pass} of {len(ids)} claims pass. Results from <code>{html.escape(str(out))}</code>, written {stamp}.</p>
 <table><tr><th>claim</th><th>verdict</th><th>key numbers</th><th>time</th></tr>{''.join(rows)}</table>

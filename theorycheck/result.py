@@ -17,15 +17,20 @@ __all__ = ["Result", "CriterionOutcome", "SCHEMA_VERSION"]
 #: Bumped when a field changes meaning; a result of another version is refused by ``from_json``.
 SCHEMA_VERSION = 2
 
-VERDICTS = ("PASS", "FAIL")
+VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
 
 
 @dataclass(frozen=True)
 class CriterionOutcome:
-    """One criterion of a verdict: whether it holds, and the sentence that says what was compared."""
+    """One criterion of a verdict: its status (PASS, FAIL or INCONCLUSIVE) and the sentence that says
+    what was compared (with its interval or tolerance)."""
 
-    ok: bool
+    status: str
     detail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "PASS"
 
 
 def _frozen(obj):
@@ -42,7 +47,7 @@ def _thawed(obj):
     if isinstance(obj, tuple):
         return [_thawed(v) for v in obj]
     if isinstance(obj, CriterionOutcome):
-        return {"ok": obj.ok, "detail": obj.detail}
+        return {"status": obj.status, "detail": obj.detail}
     return obj
 
 
@@ -56,7 +61,7 @@ class Result:
         What was checked (copied from the claim, so a saved result reads on its own).
     scale : str
         ``smoke``, ``default`` or ``paper``.
-    verdict : {"PASS", "FAIL"}
+    verdict : {"PASS", "FAIL", "INCONCLUSIVE"}
     criteria : mapping name -> CriterionOutcome
         The verdict's criteria, each with its outcome and its sentence.
     metrics : mapping
@@ -108,8 +113,11 @@ class Result:
         for name in ("metrics", "series", "params", "criteria_values", "cells", "versions"):
             object.__setattr__(self, name, _frozen(dict(getattr(self, name))))
         object.__setattr__(self, "criteria", MappingProxyType(
-            {k: v if isinstance(v, CriterionOutcome) else CriterionOutcome(bool(v["ok"]), str(v["detail"]))
+            {k: v if isinstance(v, CriterionOutcome) else CriterionOutcome(str(v["status"]), str(v["detail"]))
              for k, v in self.criteria.items()}))
+        for name, c in self.criteria.items():
+            if c.status not in VERDICTS:
+                raise ValueError(f"criterion {name!r} has status {c.status!r}, not one of {VERDICTS}")
         object.__setattr__(self, "exploratory", tuple(self.exploratory))
 
     @property
@@ -117,8 +125,12 @@ class Result:
         return self.verdict == "PASS"
 
     def failed_criteria(self) -> dict[str, str]:
-        """``name -> sentence`` of the criteria that do not hold."""
-        return {k: c.detail for k, c in self.criteria.items() if not c.ok}
+        """``name -> sentence`` of the criteria that FAIL."""
+        return {k: c.detail for k, c in self.criteria.items() if c.status == "FAIL"}
+
+    def inconclusive_criteria(self) -> dict[str, str]:
+        """``name -> sentence`` of the criteria the data cannot decide."""
+        return {k: c.detail for k, c in self.criteria.items() if c.status == "INCONCLUSIVE"}
 
     # -- JSON ------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -147,8 +159,9 @@ class Result:
             if not isinstance(data[name], kind) or isinstance(data[name], bool) and kind is int:
                 raise ValueError(f"field {name!r} has the wrong type ({type(data[name]).__name__})")
         for name, c in data["criteria"].items():
-            if not (isinstance(c, dict) and isinstance(c.get("ok"), bool) and isinstance(c.get("detail"), str)):
-                raise ValueError(f"field 'criteria' entry {name!r} must be {{'ok': bool, 'detail': str}}")
+            if not (isinstance(c, dict) and c.get("status") in VERDICTS and isinstance(c.get("detail"), str)):
+                raise ValueError(f"field 'criteria' entry {name!r} must be {{'status': one of {VERDICTS}, "
+                                 "'detail': str}")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

@@ -88,8 +88,8 @@ def evaluate(claim: Claim, scale: str, ctx: RunContext, overrides: Mapping | Non
     verdict = claim.verdict(metrics, resolved.params, resolved.criteria)
     return Result(
         claim=claim.id, paper=claim.paper, title=claim.title, statement=claim.statement, scale=scale,
-        verdict="PASS" if verdict.passed else "FAIL",
-        criteria={k: {"ok": ok, "detail": text} for k, (ok, text) in verdict.criteria.items()},
+        verdict=verdict.status,
+        criteria={k: {"status": c.status, "detail": c.text} for k, c in verdict.criteria.items()},
         metrics=metrics, series=measured.get("series", {}), params=resolved.params,
         criteria_values=resolved.criteria, exploratory=resolved.exploratory, seed=ctx.seed,
         backend=ctx.backend, backend_requested=ctx.backend_requested or ctx.backend,
