@@ -22,7 +22,7 @@ from typing import Callable, Mapping, NamedTuple
 
 from .errors import InputError
 
-__all__ = ["SCALES", "VERDICTS", "ENTRY_POINT_GROUP", "Paper", "Claim", "Verdict", "Outcome", "register", "get_claim",
+__all__ = ["SCALES", "VERDICTS", "ENTRY_POINT_GROUP", "Paper", "Claim", "Verdict", "Outcome", "Metric", "register", "get_claim",
            "list_claims", "get_paper", "list_papers", "load_papers"]
 
 #: Scales every claim defines. ``smoke``: seconds, for tests and the quick start. ``default``: the
@@ -67,20 +67,42 @@ VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
 
 
 class Outcome(NamedTuple):
-    """One criterion's answer: ``ok`` (it holds), the sentence that says what was compared, and its
-    ``status`` (``PASS``, ``FAIL`` or ``INCONCLUSIVE``)."""
+    """One criterion's answer: ``ok`` (it holds), the sentence that says what was measured and
+    compared (with its interval or tolerance), its ``status`` (``PASS``, ``FAIL`` or
+    ``INCONCLUSIVE``) and what the paper says that the criterion tests (``paper``; may be empty)."""
 
     ok: bool
     text: str
     status: str
+    paper: str = ""
 
 
-def _outcome(value, text) -> Outcome:
+def _outcome(value, text, paper="") -> Outcome:
     if isinstance(value, str):
         if value not in VERDICTS:
             raise ValueError(f"a criterion's status must be one of {VERDICTS} or a bool, got {value!r}")
-        return Outcome(value == "PASS", str(text), value)
-    return Outcome(bool(value), str(text), "PASS" if value else "FAIL")
+        return Outcome(value == "PASS", str(text), value, str(paper))
+    return Outcome(bool(value), str(text), "PASS" if value else "FAIL", str(paper))
+
+
+@dataclass(frozen=True)
+class Metric:
+    """What a measured number means, for the people who read it.
+
+    Attributes
+    ----------
+    meaning : str
+        One line in the paper's notation (LaTeX between ``$...$``), e.g.
+        ``"worst log-log slope of the gap $\\|W^{base} - W^{st}\\|_F$ against $\\delta$"``.
+    unit : str
+        ``"1"`` for a pure number, else the unit (``"s"``, ``"nats"``, ``"fraction of test points"``).
+    label : str
+        Short name for tables and axes (defaults to the metric's key).
+    """
+
+    meaning: str
+    unit: str = "1"
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,9 +122,11 @@ class Verdict:
 
     @classmethod
     def from_criteria(cls, **criteria: tuple) -> "Verdict":
-        """``name=(ok_or_status, sentence)`` for each criterion; ``ok_or_status`` is a bool (a
-        deterministic check) or one of :data:`VERDICTS` (an interval decision)."""
-        crit = {k: _outcome(v, text) for k, (v, text) in criteria.items()}
+        """``name=(ok_or_status, sentence)`` or ``name=(ok_or_status, sentence, paper_says)`` for
+        each criterion; ``ok_or_status`` is a bool (a deterministic check) or one of
+        :data:`VERDICTS` (an interval decision); ``paper_says`` quotes or paraphrases what the paper
+        states that the criterion tests."""
+        crit = {k: _outcome(*v) for k, v in criteria.items()}
         statuses = {c.status for c in crit.values()}
         status = ("FAIL" if not crit or "FAIL" in statuses else
                   "INCONCLUSIVE" if "INCONCLUSIVE" in statuses else "PASS")
@@ -141,11 +165,17 @@ class Claim:
         :class:`~theorycheck.result.Result` only.
     key_metrics : tuple of str
         Metrics shown in the CLI table.
+    metrics : mapping name -> Metric
+        Meaning and unit of the measured numbers (at least the key metrics), shown by the CLI, the
+        report and the docs.
     scale_note : str
         What differs from the paper at each scale (hardware, reconstructed details).
     validate : callable (params) -> None, optional
         Raises :class:`~theorycheck.errors.InputError` for bad parameter values; called once by the
         runner, before anything is computed.
+    estimate : callable (params) -> theorycheck.limits.Estimate, optional
+        Peak memory and amount of work the parameters ask for; the runner refuses a run above the
+        budget before anything is allocated (:mod:`theorycheck.limits`).
     reference : str
         Citation of the source, when it is not the paper's own BibTeX.
     tags : tuple of str
@@ -166,8 +196,10 @@ class Claim:
     criteria: Mapping = field(default_factory=dict)
     figure: Callable | None = None
     key_metrics: tuple[str, ...] = ()
+    metrics: Mapping[str, Metric] = field(default_factory=dict)
     scale_note: str = ""
     validate: Callable | None = None
+    estimate: Callable | None = None
     reference: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
     backends: tuple[str, ...] = ("numpy",)

@@ -27,6 +27,7 @@ class CriterionOutcome:
 
     status: str
     detail: str
+    paper: str = ""
 
     @property
     def ok(self) -> bool:
@@ -47,7 +48,7 @@ def _thawed(obj):
     if isinstance(obj, tuple):
         return [_thawed(v) for v in obj]
     if isinstance(obj, CriterionOutcome):
-        return {"status": obj.status, "detail": obj.detail}
+        return {"status": obj.status, "detail": obj.detail, "paper": obj.paper}
     return obj
 
 
@@ -113,7 +114,7 @@ class Result:
         for name in ("metrics", "series", "params", "criteria_values", "cells", "versions"):
             object.__setattr__(self, name, _frozen(dict(getattr(self, name))))
         object.__setattr__(self, "criteria", MappingProxyType(
-            {k: v if isinstance(v, CriterionOutcome) else CriterionOutcome(str(v["status"]), str(v["detail"]))
+            {k: v if isinstance(v, CriterionOutcome) else CriterionOutcome(str(v["status"]), str(v["detail"]), str(v.get("paper", "")))
              for k, v in self.criteria.items()}))
         for name, c in self.criteria.items():
             if c.status not in VERDICTS:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+import numpy as np
+
 from .errors import InputError, check_choice
 from .registry import SCALES, Claim, get_claim
 from .result import Result
@@ -78,18 +80,40 @@ def _versions(ctx: RunContext) -> dict:
     return out
 
 
-def evaluate(claim: Claim, scale: str, ctx: RunContext, overrides: Mapping | None = None) -> Result:
-    """Measure ``claim`` at ``scale`` with ``ctx`` and decide its verdict from the measured numbers."""
+def _numerical_failure(claim: Claim, overrides: Mapping | None, exc: FloatingPointError) -> InputError:
+    """A computation that overflowed or produced NaN: name the parameters the user changed."""
+    changed = ", ".join(f"{k}={v!r}" for k, v in (overrides or {}).items())
+    if changed:
+        return InputError("param", f"{changed} made {claim.id}'s computation fail numerically ({exc}); "
+                                   "use values nearer the scale's defaults")
+    return InputError("scale", f"{claim.id}'s computation failed numerically at its own parameters ({exc})")
+
+
+def evaluate(claim: Claim, scale: str, ctx: RunContext, overrides: Mapping | None = None,
+             memory_budget: float | None = None) -> Result:
+    """Measure ``claim`` at ``scale`` with ``ctx`` and decide its verdict from the measured numbers.
+
+    The parameters are validated and the claim's resource estimate checked before anything runs;
+    an overflow or invalid operation anywhere in the measurement ends it with an
+    :class:`~theorycheck.errors.InputError` (never a verdict from broken numerics).
+    """
     resolved = resolve(claim, scale, overrides)
+    if claim.estimate is not None:
+        from .limits import check_estimate
+        check_estimate(claim.id, claim.estimate(resolved.params), ctx.jobs, memory_budget)
     t0 = time.perf_counter()
-    measured = claim.measure(resolved.params, ctx)
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            measured = claim.measure(resolved.params, ctx)
+    except FloatingPointError as exc:
+        raise _numerical_failure(claim, overrides, exc) from exc
     elapsed = time.perf_counter() - t0
     metrics = dict(measured.get("metrics", {}))
     verdict = claim.verdict(metrics, resolved.params, resolved.criteria)
     return Result(
         claim=claim.id, paper=claim.paper, title=claim.title, statement=claim.statement, scale=scale,
         verdict=verdict.status,
-        criteria={k: {"status": c.status, "detail": c.text} for k, c in verdict.criteria.items()},
+        criteria={k: {"status": c.status, "detail": c.text, "paper": c.paper} for k, c in verdict.criteria.items()},
         metrics=metrics, series=measured.get("series", {}), params=resolved.params,
         criteria_values=resolved.criteria, exploratory=resolved.exploratory, seed=ctx.seed,
         backend=ctx.backend, backend_requested=ctx.backend_requested or ctx.backend,
@@ -98,7 +122,7 @@ def evaluate(claim: Claim, scale: str, ctx: RunContext, overrides: Mapping | Non
 
 def run_claim(claim_id: str, scale: str = "smoke", *, out=None, seed: int = 0, jobs: int = 1,
               scheduler: str | None = None, backend: str = "numpy", params: Mapping | None = None,
-              progress: bool = False) -> Result:
+              progress: bool = False, memory_budget: float | None = None) -> Result:
     """Check one claim and return its :class:`~theorycheck.result.Result`.
 
     Parameters
@@ -118,6 +142,8 @@ def run_claim(claim_id: str, scale: str = "smoke", *, out=None, seed: int = 0, j
     params : mapping, optional
         Overrides of the scale's parameters or of the claim's criteria (validated; unknown keys are
         refused; an overridden criterion makes the result exploratory).
+    memory_budget : float, optional
+        Bytes the run may plan to use (default: half the available memory, see :mod:`theorycheck.limits`).
     """
     check_choice("scale", scale, SCALES)
     check_choice("backend", backend, BACKENDS)
@@ -127,7 +153,7 @@ def run_claim(claim_id: str, scale: str = "smoke", *, out=None, seed: int = 0, j
     with RunContext(claim_id=claim.id, seed=seed, jobs=jobs, scheduler=scheduler, backend=used,
                     backend_requested=None if used == backend else backend,
                     cells_dir=store.cells_dir(claim.id) if store else None, progress=progress) as ctx:
-        result = evaluate(claim, scale, ctx, params)
+        result = evaluate(claim, scale, ctx, params, memory_budget)
     if store is not None:
         atomic_write_bytes(store.result_path(claim.id), result.to_json().encode())
     return result

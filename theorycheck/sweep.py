@@ -82,7 +82,10 @@ def run_cell(fn: CellFn, cell: dict, seed: int, namespace: str, blas_threads: in
     args = (dict(cell), rng)
     if settings is not None:
         args += (CellRun(MappingProxyType(dict(settings)), None if snapshot is None else Path(snapshot)),)
-    with threadpool_limits(limits=blas_threads, user_api="blas"):
+    # overflow and invalid operations raise in every executor, as in the runner: no verdict is ever
+    # drawn from a NaN that slipped through a worker process
+    with threadpool_limits(limits=blas_threads, user_api="blas"), \
+            np.errstate(over="raise", invalid="raise", divide="raise"):
         out = fn(*args)
     return json.loads(json.dumps(to_jsonable(out)))
 
