@@ -1,26 +1,37 @@
-"""The ``theorycheck`` command. Thin: parses, calls the registry and the runner, prints, sets the exit code.
+"""The ``theorycheck`` command: check the theorems, figures and tables of student-teacher and
+distillation papers, regenerate their figures, and write a report.
 
-Exit codes: ``check``: 0 all checked claims pass, 1 a claim fails, 4 no claim fails but one is
-inconclusive (its interval straddles the paper's threshold). ``run`` (the main job): 0 when
-every claim was measured and the figures and report were written, whatever the verdicts (a claim
-the data contradict is a finding, printed and reported, not a broken job); ``run --strict`` exits 1
-when a claim fails, as ``check`` does. Every command: 2 bad input, including parameters that make a
-computation diverge (one line on stderr, no traceback); 3 an internal error (one line; set
-``THEORYCHECK_DEBUG=1`` for the traceback); 130 interrupted (finished sweep cells are kept; rerun
-the same command to resume).
+Exit codes: ``check``: 0 every checked claim passes, 1 a claim fails, 4 no claim fails but one is
+inconclusive (its interval straddles the paper's threshold). ``run`` (the main job): 0 when every
+claim was measured and the figures and report were written, whatever the verdicts (a claim the data
+contradict is a finding, printed and reported, not a broken job); ``run --strict`` exits 1 when a
+claim fails, as ``check`` does. Every command: 2 bad input, including parameters that make a
+computation fail numerically or exceed the memory budget (one line on stderr, no traceback); 3 an
+internal error (one line; set ``THEORYCHECK_DEBUG=1`` for the traceback); 130 interrupted by Ctrl-C
+and 143 by SIGTERM (finished sweep cells are kept; rerun the same command to resume).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import errno
 import json
+import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from .errors import InputError
 
 __all__ = ["main"]
+
+_DESCRIPTION = ("Check the theory of student-teacher learning and knowledge distillation: each theorem, "
+                "figure and table of a paper is a claim, measured and judged PASS, FAIL or INCONCLUSIVE. "
+                "Start with `theorycheck run` (every claim at the smoke scale, figures and an HTML report).")
+_EPILOG = ("exit codes: 0 pass (run: everything written), 1 a claim fails, 4 inconclusive (check), 2 bad input, "
+           "3 internal error, 130/143 interrupted (rerun to resume)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,71 +39,158 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"theorycheck: error: {message}\n")
 
 
-def _add_run_options(p, *, scale_default="smoke"):
+def _add_output_options(p, *, scale_default="smoke"):
     from .registry import SCALES
-    p.add_argument("--scale", default=scale_default,
-                   help=f"one of {', '.join(SCALES)} (default: {scale_default})")
-    p.add_argument("--out", default=None, help="output folder (default: results/<scale>)")
+    p.add_argument("--scale", default=scale_default, choices=SCALES,
+                   help=f"problem sizes: smoke (seconds), default (minutes), paper (the paper's sizes where "
+                        f"hardware allows); default: {scale_default}")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: results/<scale>)")
 
 
 def _build_parser():
-    parser = _Parser(prog="theorycheck", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    from .runner import BACKENDS
+    from .version import __version__
+    parser = _Parser(prog="theorycheck", description=_DESCRIPTION, epilog=_EPILOG)
+    parser.add_argument("--version", action="version", version=f"theorycheck {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    p = sub.add_parser("list", help="list the registered claims")
-    p.add_argument("--paper", default=None)
+    p = sub.add_parser("list", help="list the claims of every installed paper")
+    p.add_argument("--paper", default=None, metavar="KEY", help="only this paper's claims (e.g. hong2021)")
 
     for name, hlp in (("check", "check claims and save their results"),
                       ("run", "the main job: check every claim, draw every figure, write the report")):
-        p = sub.add_parser(name, help=hlp)
+        p = sub.add_parser(name, help=hlp, epilog=_EPILOG)
         if name == "check":
-            p.add_argument("ids", nargs="*", help="claim ids (default: all)")
-        _add_run_options(p)
-        p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--jobs", type=int, default=1, help="local worker processes for sweeps")
-        p.add_argument("--scheduler", default=None,
-                       help="run sweep cells on Dask: 'local' (LocalCluster of --jobs workers) or an address")
-        p.add_argument("--backend", default="numpy", help="numpy or cupy")
-        p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a claim parameter (repeatable)")
+            p.add_argument("ids", nargs="*", metavar="ID", help="claim ids, e.g. hong2021.thm1 (default: all)")
+        _add_output_options(p)
+        p.add_argument("--seed", type=int, default=0, help="run seed; equal seeds give equal numbers (default 0)")
+        p.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="worker processes for sweeps, at most the CPU count (default 1)")
+        p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run sweep cells on Dask: 'local' (a LocalCluster of --jobs workers) or tcp://host:port")
+        p.add_argument("--backend", default="numpy", choices=BACKENDS,
+                       help="array backend of the GPU-capable simulators (default numpy)")
+        p.add_argument("--param", action="append", default=[], metavar="[ID:]KEY=VALUE",
+                       help="override a parameter or criterion (repeatable); prefix ID: to aim at one claim")
+        p.add_argument("--memory-budget", default=None, metavar="BYTES",
+                       help="memory a run may plan to use, e.g. 8e9 or 8G (default: half the available memory)")
         p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+        p.add_argument("-q", "--quiet", action="store_true", help="print only failing or inconclusive claims")
+        p.add_argument("-v", "--verbose", action="store_true", help="print every criterion of every claim")
         if name == "run":
             p.add_argument("--strict", action="store_true", help="exit 1 when a claim fails (as check does)")
 
-    p = sub.add_parser("figure", help="draw figures (PNG and PDF) from saved results")
-    p.add_argument("ids", nargs="+")
-    _add_run_options(p)
+    p = sub.add_parser("figure", help="draw figures (PNG, PDF, SVG) from saved results")
+    p.add_argument("ids", nargs="*", metavar="ID", help="claim ids (default: every saved result)")
+    _add_output_options(p)
 
     p = sub.add_parser("report", help="write one HTML page with every saved verdict and figure")
-    _add_run_options(p)
+    _add_output_options(p)
 
     p = sub.add_parser("bench", help="run a benchmark (theorycheck bench NAME --help)")
     p.add_argument("name", nargs="?", help="benchmark name (omit to list them)")
-    p.add_argument("bench_args", nargs=argparse.REMAINDER)
+    p.add_argument("bench_args", nargs=argparse.REMAINDER, help="the benchmark's own options")
 
-    p = sub.add_parser("cite", help="print BibTeX for a claim's paper")
-    p.add_argument("id")
+    p = sub.add_parser("cite", help="print the BibTeX of a claim's paper")
+    p.add_argument("id", metavar="ID", help="a claim id, e.g. hong2021.thm1")
     return parser
 
 
-def _parse_overrides(items):
-    out = {}
+# -- options checked before anything is computed ---------------------------------------------
+def _parse_overrides(items, claims, all_claims: bool) -> dict:
+    """``{claim id: {key: value}}`` from ``[ID:]KEY=VALUE`` items.
+
+    A repeated item is refused. Without an ``ID:`` a key applies to every selected claim that has it,
+    except when every claim is checked and the key belongs to several (``sigma`` is a noise level in
+    one claim and a data scale in another): then the claim must be named. A claim-specific value
+    wins over a general one.
+    """
+    known = {c.id: set(c.scales["smoke"]) | set(c.criteria) for c in claims}
+    general: dict[str, object] = {}
+    specific: dict[str, dict] = {c.id: {} for c in claims}
+    seen = set()
     for item in items:
         if "=" not in item:
-            raise InputError("--param", f"must look like KEY=VALUE, got {item!r}")
-        key, text = item.split("=", 1)
+            raise InputError("--param", f"must look like KEY=VALUE or ID:KEY=VALUE, got {item!r}")
+        target, text = item.split("=", 1)
+        cid, _, key = target.rpartition(":")
+        key, cid = key.strip(), cid.strip() or None
+        if (cid, key) in seen:
+            raise InputError("--param", f"{target.strip()} is given twice; give each parameter once")
+        seen.add((cid, key))
         try:
-            out[key.strip()] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            out[key.strip()] = text
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+            value = text
+        if cid is None:
+            general[key] = value
+        elif cid not in known:
+            raise InputError("--param", f"{cid!r} is not among the claims being checked")
+        elif key not in known[cid]:
+            raise InputError("--param", f"{key!r} is not a parameter or criterion of {cid}")
+        else:
+            specific[cid][key] = value
+    out = {}
+    for key in general:
+        targets = [c for c in known if key in known[c]]
+        if not targets:
+            raise InputError("--param", f"{key!r} is not a parameter of any selected claim")
+        if all_claims and len(targets) > 1:
+            raise InputError("--param", f"{key!r} is a parameter of {len(targets)} claims ({', '.join(targets)}), "
+                                        f"where it need not mean the same; write ID:{key}=VALUE or name the claims")
+    for c in known:
+        out[c] = {**{k: v for k, v in general.items() if k in known[c]}, **specific[c]}
     return out
 
 
-def _out(args):
+def _memory_budget(text):
+    if text is None:
+        return None
+    units = {"K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30, "T": 2 ** 40}
+    t = str(text).strip().upper().removesuffix("B").removesuffix("I")
+    scale = units.get(t[-1:], 1)
+    try:
+        value = float(t[:-1] if t[-1:] in units else t) * scale
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise InputError("--memory-budget", f"must be a positive number of bytes such as 8e9 or 8G, got {text!r}")
+    return value
+
+
+def _out(args) -> Path:
+    """The output folder, checked to be a writable folder before anything is computed."""
     from .runner import default_out
-    return args.out if args.out is not None else default_out(args.scale)
+    if args.out is not None and not str(args.out).strip():
+        raise InputError("--out", "must name a folder, got an empty string")
+    out = Path(args.out) if args.out is not None else default_out(args.scale)
+    return out
 
 
+def _writable(out: Path) -> Path:
+    try:
+        if out.exists() and not out.is_dir():
+            raise InputError("--out", f"{out} exists and is not a folder")
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-", suffix=".tmp"):
+            pass
+    except InputError:
+        raise
+    except OSError as exc:
+        raise InputError("--out", f"{out} is not a writable folder ({exc.strerror or exc})") from None
+    return out
+
+
+def _check_run_options(args) -> None:
+    from .errors import check_int
+    from .limits import max_jobs
+    check_int("--jobs", args.jobs, low=1, high=max_jobs())
+    check_int("--seed", args.seed, low=0, high=2 ** 63 - 1)
+    if args.scheduler is not None and args.scheduler != "local" and "://" not in args.scheduler:
+        raise InputError("--scheduler", f"must be 'local' or an address such as tcp://host:8786, got {args.scheduler!r}")
+
+
+# -- commands ----------------------------------------------------------------------------------
 def _cells_word(cells) -> str:
     """How a result came about: computed, reused from the store, or recomputed after a code change."""
     run, reused, recomputed = cells.get("run", 0), cells.get("reused", 0), cells.get("recomputed", 0)
@@ -109,48 +207,78 @@ def _cells_word(cells) -> str:
 
 
 def _check(args, ids):
-    from .runner import resolve, run_claim
-    from .registry import SCALES, get_claim, list_claims
     from .report import format_metric
-    from .errors import check_choice
-    check_choice("scale", args.scale, SCALES)
+    from .registry import get_claim, list_claims
+    from .runner import resolve, run_claim
+    _check_run_options(args)
+    budget = _memory_budget(args.memory_budget)
     claims = [get_claim(i) for i in ids] if ids else list_claims()
-    overrides = _parse_overrides(args.param)
-
-    def _known(c):
-        return set(c.scales[args.scale]) | set(c.criteria)
-
-    for key in overrides:
-        if not any(key in _known(c) for c in claims):
-            raise InputError("--param", f"{key!r} is not a parameter of any selected claim")
-    per_claim = {c.id: {k: v for k, v in overrides.items() if k in _known(c)} for c in claims}
+    per_claim = _parse_overrides(args.param, claims, all_claims=not ids)
     for c in claims:  # validate everything before spending time on anything
         resolve(c, args.scale, per_claim[c.id])
-    out = _out(args)
+    out = _writable(_out(args))
     failed, unsure = [], []
-    print(f"{'claim':28s} {'verdict':7s} {'time':>7s}  key numbers")
+    if not args.quiet:
+        print(f"{'claim':28s} {'verdict':13s} {'time':>7s}  key numbers")
     for c in claims:
         t0 = time.perf_counter()
-        res = run_claim(c.id, args.scale, out=out, seed=args.seed, jobs=args.jobs,
-                        scheduler=args.scheduler, backend=args.backend, params=per_claim[c.id],
+        res = run_claim(c.id, args.scale, out=out, seed=args.seed, jobs=args.jobs, scheduler=args.scheduler,
+                        backend=args.backend, params=per_claim[c.id], memory_budget=budget,
                         progress=not args.no_progress and sys.stderr.isatty())
-        keym = "  ".join(f"{k}={format_metric(res.metrics[k])}" for k in c.key_metrics
+        keym = "  ".join(f"{k}={format_metric(res.metrics[k])}{_unit(c, k)}" for k in c.key_metrics
                          if k in res.metrics)
         verdict = res.verdict + ("*" if res.exploratory else "")
-        print(f"{c.id:28s} {verdict:7s} {time.perf_counter() - t0:6.1f}s  {keym}  [{_cells_word(res.cells)}]",
-              flush=True)
+        if not args.quiet or res.verdict != "PASS":
+            print(f"{c.id:28s} {verdict:13s} {time.perf_counter() - t0:6.1f}s  {keym}  [{_cells_word(res.cells)}]",
+                  flush=True)
+        if res.backend != res.backend_requested:
+            print(f"    note: {c.id} has no {res.backend_requested} code; it ran on {res.backend}")
         if res.exploratory:
             print(f"    * exploratory: criteria changed by --param: {', '.join(res.exploratory)}")
         if res.verdict == "FAIL":
             failed.append(c.id)
         elif res.verdict == "INCONCLUSIVE":
             unsure.append(c.id)
-        for name, detail in res.failed_criteria().items():
-            print(f"    failed: {name}: {detail}")
-        for name, detail in res.inconclusive_criteria().items():
-            print(f"    inconclusive: {name}: {detail}")
-    print(f"results in {out}/")
+        for name, crit in res.criteria.items():
+            if args.verbose or crit.status != "PASS":
+                print(f"    {crit.status.lower()}: {name}: {crit.detail}")
+    if not args.quiet:
+        print(f"results in {out}/")
     return failed, unsure
+
+
+def _unit(claim, key) -> str:
+    info = claim.metrics.get(key)
+    return "" if info is None or info.unit in ("", "1") else f" {info.unit}"
+
+
+def _figures(args) -> int:
+    from .plots import draw_figure
+    from .registry import get_claim
+    from .runner import load_result
+    from .store import Store, warn
+    out = _out(args)
+    ids = list(args.ids) or Store(out).saved_ids()
+    if not ids:
+        raise InputError("--out", f"{out} has no saved results; run `theorycheck check --scale {args.scale}` first")
+    for cid in ids:
+        get_claim(cid)
+    readable = 0
+    for cid in ids:
+        try:
+            result = load_result(cid, out, scale=args.scale)
+        except InputError as exc:
+            if args.ids:
+                raise
+            warn(str(exc))
+            continue
+        readable += 1
+        fig = draw_figure(result, out)
+        print(f"{cid}: " + (f"{out}/{cid}.png, .pdf, .svg (plotted data: {out}/{cid}.json)"
+                            if fig is not None else "no figure for this claim"))
+    if not readable:
+        raise InputError("--out", f"{out} has no readable results (see the warnings above)")
+    return 0
 
 
 def _dispatch(args) -> int:
@@ -175,20 +303,13 @@ def _dispatch(args) -> int:
                   "this scale; see the report)")
         return 1 if failed and args.strict else 0
     if args.command == "figure":
-        from .plots import draw_figure
-        from .runner import load_result
-        from .registry import get_claim
-        out = _out(args)
-        for cid in args.ids:
-            get_claim(cid)
-        for cid in args.ids:
-            fig = draw_figure(load_result(cid, out), out)
-            print(f"{cid}: " + (f"{out}/{cid}.png, {out}/{cid}.pdf (plotted data: {out}/{cid}.json)"
-                                if fig is not None else "no figure for this claim"))
-        return 0
+        return _figures(args)
     if args.command == "report":
         from .report import write_report
-        print(write_report(_out(args)))
+        out = _out(args)
+        if not out.is_dir():
+            raise InputError("--out", f"{out} has no saved results; run `theorycheck check --scale {args.scale}` first")
+        print(write_report(out))
         return 0
     if args.command == "bench":
         from .benchmarks import get_benchmark, list_benchmarks
@@ -207,29 +328,59 @@ def _dispatch(args) -> int:
     raise AssertionError(args.command)
 
 
+def _quiet_libraries() -> None:
+    """Matplotlib keeps its cache in a temporary folder, never in the user's home."""
+    if "MPLCONFIGDIR" not in os.environ:
+        folder = Path(tempfile.gettempdir()) / f"theorycheck-matplotlib-{os.getuid() if hasattr(os, 'getuid') else 0}"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.environ["MPLCONFIGDIR"] = str(folder)
+
+
+_DISK_ERRORS = {errno.ENOSPC: "no space left on the device", errno.EROFS: "read-only file system",
+                errno.EACCES: "permission denied", errno.EDQUOT: "disk quota exceeded",
+                errno.ENAMETOOLONG: "file name too long"}
+
+
 def main(argv=None) -> int:
+    from .interrupt import Terminated, terminate_as_interrupt
     parser = _build_parser()
-    args = parser.parse_args(argv)
     try:
-        return _dispatch(args)
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed as one line
+        return exc.code if isinstance(exc.code, int) else 2
+    _quiet_libraries()
+    try:
+        with terminate_as_interrupt():
+            return _dispatch(args)
     except InputError as exc:
         print(f"theorycheck: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head` and closed early: not an error of ours
-        import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("theorycheck: interrupted; finished cells are saved, rerun the same command to resume",
               file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
     except FloatingPointError as exc:  # a divergence or overflow: the parameters asked too much
         print(f"theorycheck: error: numerical failure: {exc}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print("theorycheck: error: out of memory; use smaller sizes or --memory-budget", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno in _DISK_ERRORS:  # the output folder cannot take the results
+            print(f"theorycheck: error: --out: cannot write {exc.filename or ''} ({_DISK_ERRORS[exc.errno]})",
+                  file=sys.stderr)
+            return 2
+        return _internal(exc)
     except Exception as exc:  # a bug: one line for the user, the traceback on request
-        import os
-        if os.environ.get("THEORYCHECK_DEBUG"):
-            raise
-        print(f"theorycheck: internal error ({type(exc).__name__}): {exc}; set THEORYCHECK_DEBUG=1 "
-              "for the traceback", file=sys.stderr)
-        return 3
+        return _internal(exc)
+
+
+def _internal(exc) -> int:
+    if os.environ.get("THEORYCHECK_DEBUG"):
+        raise exc
+    print(f"theorycheck: internal error ({type(exc).__name__}): {exc}; set THEORYCHECK_DEBUG=1 "
+          "for the traceback", file=sys.stderr)
+    return 3

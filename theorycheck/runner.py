@@ -6,6 +6,7 @@ the pytest plug-in, the notebooks and the tests.
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import numpy as np
 from .errors import InputError, check_choice
 from .registry import SCALES, Claim, get_claim
 from .result import Result
-from .store import Store, atomic_write_bytes
+from .store import Store, atomic_write_bytes, clean_stale_temporaries
 from .sweep import RunContext
 
 __all__ = ["BACKENDS", "Resolved", "resolve", "run_claim", "load_result", "default_out"]
@@ -148,7 +149,13 @@ def run_claim(claim_id: str, scale: str = "smoke", *, out=None, seed: int = 0, j
     check_choice("scale", scale, SCALES)
     check_choice("backend", backend, BACKENDS)
     claim = get_claim(claim_id)
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise InputError("out", f"must be a folder path or None, got {type(out).__name__}")
+    if out is not None and not str(out).strip():
+        raise InputError("out", "must name a folder, got an empty string")
     store = Store(out) if out is not None else None
+    if store is not None:
+        clean_stale_temporaries(store.root, older_than_s=600)
     used = backend if backend in claim.backends else "numpy"
     with RunContext(claim_id=claim.id, seed=seed, jobs=jobs, scheduler=scheduler, backend=used,
                     backend_requested=None if used == backend else backend,
@@ -159,14 +166,21 @@ def run_claim(claim_id: str, scale: str = "smoke", *, out=None, seed: int = 0, j
     return result
 
 
-def load_result(claim_id: str, out) -> Result:
+def load_result(claim_id: str, out, scale: str | None = None) -> Result:
     """Read a saved result; raises :class:`~theorycheck.errors.InputError` if there is none or it
-    does not follow the result schema."""
+    cannot be read (truncated, not of the result schema, or saved under another claim's name).
+
+    ``scale`` only words the hint of the error (which ``check`` command would write the result).
+    """
     path = Store(out).result_path(claim_id)
     if not path.exists():
+        hint = f" --scale {scale}" if scale and scale != "smoke" else ""
         raise InputError("claim id", f"{claim_id!r} has no saved result in {out}; run "
-                                     f"`theorycheck check {claim_id}` first")
+                                     f"`theorycheck check {claim_id}{hint}` first")
     try:
-        return Result.from_json(path.read_text())
-    except ValueError as exc:
-        raise InputError("result", f"{path} is not a readable result ({exc})") from None
+        result = Result.from_json(path.read_bytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InputError("result", f"{path} is not a readable result ({exc}); rerun the check to rewrite it") from None
+    if result.claim != claim_id:
+        raise InputError("result", f"{path} holds the result of {result.claim!r}, not of {claim_id!r}")
+    return result

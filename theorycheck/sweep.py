@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import weakref
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -47,7 +47,8 @@ import numpy as np
 from .codehash import code_hash
 from .errors import InputError, check_int
 from .seeding import cell_key, cell_rng
-from .store import atomic_write_json, to_jsonable
+from .limits import max_jobs
+from .store import UnreadableFile, atomic_write_json, move_aside, read_json, to_jsonable
 
 __all__ = ["RunContext", "CellRun", "run_cell"]
 
@@ -86,8 +87,26 @@ def run_cell(fn: CellFn, cell: dict, seed: int, namespace: str, blas_threads: in
     # drawn from a NaN that slipped through a worker process
     with threadpool_limits(limits=blas_threads, user_api="blas"), \
             np.errstate(over="raise", invalid="raise", divide="raise"):
-        out = fn(*args)
+        try:
+            out = fn(*args)
+        except UnreadableFile as exc:
+            # a truncated or tampered snapshot of this cell: set it aside and start the cell afresh
+            if snapshot is None or exc.path != Path(snapshot):
+                raise
+            move_aside(exc.path, exc.reason)
+            out = fn(dict(cell), cell_rng(seed, namespace, cell), args[2])
     return json.loads(json.dumps(to_jsonable(out)))
+
+
+def _run_indexed(work):
+    """``(index, run_cell(...))`` for a worker process."""
+    *args, index = work
+    return index, run_cell(*args)
+
+
+def _ignore_sigint():
+    """Workers leave Ctrl-C to the parent, which stops them (a terminal sends it to the whole group)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @dataclass
@@ -128,8 +147,9 @@ class RunContext:
     _dask: "_DaskSession | None" = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        self.jobs = check_int("jobs", self.jobs, low=1)
-        self.seed = check_int("seed", self.seed, low=0)
+        # more workers than cores only multiplies memory (one worker per cell used to start hundreds)
+        self.jobs = check_int("jobs", self.jobs, low=1, high=max_jobs())
+        self.seed = check_int("seed", self.seed, low=0, high=2 ** 63 - 1)
 
     def close(self) -> None:
         """Shut down the Dask client and LocalCluster of this context, if one was started.
@@ -177,34 +197,52 @@ class RunContext:
         # the run seed is part of the key: a cell saved under --seed 0 is never reused for --seed 1
         keys = [cell_key(ns, {"run_seed": self.seed, "cell": c}) for c in cells]
         results: list[dict | None] = [None] * len(cells)
-        todo = []
-        for i, key in enumerate(keys):
-            saved = self._saved(key)
-            if saved is not None and saved.get("code") == code:
-                results[i] = saved["result"]
-                self.stats["reused"] += 1
-            else:
-                todo.append(i)
-                if saved is not None:
-                    self.stats["recomputed"] += 1
+        todo = [i for i in range(len(cells)) if not self._reuse(keys[i], code, results, i)]
         bar = self._bar(len(cells), len(cells) - len(todo), desc or self.claim_id)
+        locks = _CellLocks(self.cells_dir)
         try:
-            snaps = [None if self.cells_dir is None else str(self._cell_file(keys[i], f".{code}.snapshot"))
-                     for i in todo]
-            threads = self._threads(blas_threads)
-            for i, out in self._execute(fn, ns, [cells[i] for i in todo], todo, snaps, threads, settings):
-                results[i] = out
-                path = self._cell_file(keys[i], ".json")
-                if path is not None:
-                    atomic_write_json(path, {"cell": cells[i], "seed": self.seed, "code": code, "result": out})
-                    self._cell_file(keys[i], f".{code}.snapshot").unlink(missing_ok=True)
-                self.stats["run"] += 1
-                if bar is not None:
-                    bar.update(1)
+            # cells another run is computing right now are left to it and read back at the end
+            mine = [i for i in todo if locks.try_acquire(keys[i])]
+            theirs = [i for i in todo if i not in set(mine)]
+            self._compute(fn, ns, code, cells, keys, mine, results, blas_threads, settings, locks, bar)
+            for i in theirs:
+                locks.wait(keys[i])
+                if self._reuse(keys[i], code, results, i, recount=False):
+                    if bar is not None:
+                        bar.update(1)
+                else:
+                    self._compute(fn, ns, code, cells, keys, [i], results, blas_threads, settings, locks, bar)
         finally:
+            locks.release_all()
             if bar is not None:
                 bar.close()
         return results  # type: ignore[return-value]
+
+    def _reuse(self, key: str, code: str, results: list, i: int, recount: bool = True) -> bool:
+        """Fill ``results[i]`` from the saved cell if it was made by ``code``; count what happened."""
+        saved = self._saved(key)
+        if saved is not None and saved.get("code") == code:
+            results[i] = saved["result"]
+            self.stats["reused"] += 1
+            return True
+        if saved is not None and recount:
+            self.stats["recomputed"] += 1
+        return False
+
+    def _compute(self, fn, ns, code, cells, keys, index, results, blas_threads, settings, locks, bar):
+        snaps = [None if self.cells_dir is None else str(self._cell_file(keys[i], f".{code}.snapshot"))
+                 for i in index]
+        threads = self._threads(blas_threads)
+        for i, out in self._execute(fn, ns, [cells[i] for i in index], index, snaps, threads, settings):
+            results[i] = out
+            path = self._cell_file(keys[i], ".json")
+            if path is not None:
+                atomic_write_json(path, {"cell": cells[i], "seed": self.seed, "code": code, "result": out})
+                self._cell_file(keys[i], f".{code}.snapshot").unlink(missing_ok=True)
+            locks.release(keys[i])
+            self.stats["run"] += 1
+            if bar is not None:
+                bar.update(1)
 
     # -- internals -------------------------------------------------------------------------
     def _cell_file(self, key: str, suffix: str) -> Path | None:
@@ -212,10 +250,19 @@ class RunContext:
         return None if self.cells_dir is None else Path(self.cells_dir) / f"{key}{suffix}"
 
     def _saved(self, key: str) -> dict | None:
+        """The saved cell of ``key``, or None; an unreadable one is moved aside (and recomputed)."""
         path = self._cell_file(key, ".json")
         if path is None or not path.exists():
             return None
-        return json.loads(path.read_text())
+        try:
+            saved = read_json(path)
+            if not (isinstance(saved, dict) and isinstance(saved.get("result"), dict)
+                    and isinstance(saved.get("code"), str)):
+                raise UnreadableFile(path, "not a saved cell (no 'result' object or 'code')")
+        except (UnreadableFile, OSError) as exc:
+            move_aside(path, getattr(exc, "reason", str(exc)))
+            return None
+        return saved
 
     def _threads(self, cap: int | None) -> int:
         """BLAS threads per cell: the cores shared among the cells that run at once, at most ``cap``."""
@@ -239,16 +286,19 @@ class RunContext:
                 yield i, run_cell(fn, cell, self.seed, ns, threads, settings, snap)
         else:
             ctx = get_context("forkserver") if sys.platform.startswith("linux") else get_context("spawn")
-            with ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx) as pool:
-                futures = {pool.submit(run_cell, fn, c, self.seed, ns, threads, settings, snap): i
-                           for i, c, snap in zip(index, cells, snaps)}
-                try:
-                    for fut in as_completed(futures):
-                        yield futures[fut], fut.result()
-                except BaseException:
-                    for fut in futures:
-                        fut.cancel()
-                    raise
+            # never more workers than cells: each worker costs an interpreter and its imports
+            pool = ctx.Pool(processes=min(self.jobs, len(cells)), initializer=_ignore_sigint)
+            work = [(fn, c, self.seed, ns, threads, settings, snap, i) for i, c, snap in zip(index, cells, snaps)]
+            try:
+                yield from pool.imap_unordered(_run_indexed, work)
+                pool.close()
+            except BaseException:
+                # Ctrl-C, SIGTERM or a failed cell: stop the workers now instead of waiting for their
+                # cells (finished cells are already saved; a cell with snapshots keeps its last one)
+                pool.terminate()
+                raise
+            finally:
+                pool.join()
 
     def _execute_dask(self, fn, ns, cells, index, snaps, threads, settings):
         if self._dask is None:
@@ -269,6 +319,55 @@ class RunContext:
             raise
 
 
+class _CellLocks:
+    """Advisory per-cell locks (``<key>.lock`` beside the saved cells, ``fcntl.flock``), so two runs
+    on one output folder compute each cell once: the second run leaves a locked cell to the first and
+    reads its result back when the lock is released. Without a folder (or without ``fcntl``) every
+    lock is granted."""
+
+    def __init__(self, cells_dir):
+        self.dir = None if cells_dir is None else Path(cells_dir)
+        self.held: dict[str, int] = {}
+        try:
+            import fcntl
+            self._fcntl = fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            self._fcntl = None
+
+    def _open(self, key: str) -> int:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return os.open(self.dir / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+
+    def try_acquire(self, key: str) -> bool:
+        if self.dir is None or self._fcntl is None:
+            return True
+        fd = self._open(key)
+        try:
+            self._fcntl.flock(fd, self._fcntl.LOCK_EX | self._fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self.held[key] = fd
+        return True
+
+    def wait(self, key: str) -> None:
+        """Block until the other run releases ``key``, then hold it."""
+        if self.dir is None or self._fcntl is None:
+            return
+        fd = self._open(key)
+        self._fcntl.flock(fd, self._fcntl.LOCK_EX)
+        self.held[key] = fd
+
+    def release(self, key: str) -> None:
+        fd = self.held.pop(key, None)
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def release_all(self) -> None:
+        for key in list(self.held):
+            self.release(key)
+
+
 class _DaskSession:
     """A Dask client, with the LocalCluster it started for ``scheduler="local"``."""
 
@@ -278,12 +377,17 @@ class _DaskSession:
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise InputError("scheduler", "needs dask.distributed: pip install 'theorycheck[dask]'") from exc
         self.cluster = None
+        if scheduler != "local" and not str(scheduler).startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            raise InputError("--scheduler", f"must be 'local' or an address such as tcp://host:8786, got {scheduler!r}")
         if scheduler == "local":
             self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                         dashboard_address=None)
             self.client = Client(self.cluster)
         else:
-            self.client = Client(scheduler)
+            try:  # a scheduler that is not there is bad input, found in seconds, not a 30 s hang
+                self.client = Client(scheduler, timeout="5s")
+            except (OSError, TimeoutError) as exc:
+                raise InputError("--scheduler", f"no Dask scheduler answered at {scheduler} within 5 s ({exc})") from None
         self._closed = False
 
     def close(self) -> None:
