@@ -8,6 +8,11 @@ from theorycheck.runner import resolve
 CLAIMS = list_claims()
 
 
+def test_every_installed_paper_loads():
+    from theorycheck.registry import broken_papers
+    assert broken_papers() == {}
+
+
 def test_every_claim_belongs_to_an_installed_paper():
     assert {c.paper for c in CLAIMS} <= {p.key for p in list_papers()}
     assert {"hong2021", "ji2020", "soteacher"} <= {p.key for p in list_papers()}

@@ -129,3 +129,13 @@ def test_an_external_paper_gets_its_docs_page(toy_site, tmp_path):
     page = _run(toy_site, "-c", script, cwd=tmp_path)
     assert page.returncode == 0, page.stderr
     assert "toypaper.mean" in page.stdout and "Example 1" in page.stdout and "k_se = 4.0" in page.stdout
+
+
+def test_a_broken_external_paper_is_left_out_with_a_warning(toy_site, tmp_path):
+    (toy_site / "toypaper" / "claims.py").write_text("raise ImportError('a missing dependency of the plug-in')\n")
+    listed = _run(toy_site, "-m", "theorycheck", "list", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "hong2021.thm1" in listed.stdout and "toypaper" not in listed.stdout
+    assert "paper 'toypaper' could not be loaded" in listed.stderr
+    check = _run(toy_site, "-m", "theorycheck", "check", "toypaper.mean", "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert check.returncode == 3 and "a missing dependency of the plug-in" in check.stderr

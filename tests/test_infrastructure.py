@@ -12,6 +12,11 @@ from theorycheck.result import Result
 from theorycheck.sweep import RunContext
 
 
+def _counts(stats):
+    """The cell counts of a sweep's statistics (without its timings)."""
+    return {k: stats[k] for k in ("run", "reused", "recomputed")}
+
+
 def _toy_cell(cell, rng):
     return {"x": float(rng.standard_normal()) + cell["a"]}
 
@@ -47,7 +52,7 @@ TOY = Claim(id="toy.claim", title="toy", statement="a toy", assumptions=("none",
 
 @pytest.fixture
 def toy_registered():
-    registry.load_papers()
+    registry._find_papers()
     registry._PAPERS[TOY_PAPER.key] = TOY_PAPER
     registry._IMPORTED.add(TOY_PAPER.key)
     registry.register(TOY)
@@ -122,7 +127,7 @@ def test_sweep_resumes_from_saved_cells(tmp_path):
     ctx2 = RunContext("toy.claim", seed=0, cells_dir=tmp_path)
     full = ctx2.map(_toy_cell, cells, stream="s")
     assert full[:3] == first
-    assert ctx2.stats == {"run": 2, "reused": 3, "recomputed": 0}
+    assert _counts(ctx2.stats) == {"run": 2, "reused": 3, "recomputed": 0}
 
 
 _INTERRUPT_AT = {"k": None}
@@ -164,7 +169,7 @@ def test_run_settings_change_neither_keys_nor_numbers(tmp_path):
                                                                     settings={"every": 0})
     again = RunContext("toy.claim", seed=0, cells_dir=tmp_path)
     assert again.map(_counting_cell, [{"n": 2}], stream="s", settings={"every": 5}) == first
-    assert again.stats == {"run": 0, "reused": 1, "recomputed": 0}
+    assert _counts(again.stats) == {"run": 0, "reused": 1, "recomputed": 0}
     fresh = RunContext("toy.claim", seed=0).map(_counting_cell, [{"n": 2}], stream="s", settings={"every": 5})
     assert fresh[0]["draw"] == first[0]["draw"]
 
@@ -184,10 +189,10 @@ def test_an_edit_to_the_cells_code_recomputes_them_with_the_same_random_numbers(
     monkeypatch.setattr(sweep, "code_hash", lambda module: "edited-code")  # the name sweep calls
     ctx = RunContext("toy.claim", seed=0, cells_dir=tmp_path)
     assert ctx.map(_toy_cell, [{"a": 1}], stream="s") == first
-    assert ctx.stats == {"run": 1, "reused": 0, "recomputed": 1}
+    assert _counts(ctx.stats) == {"run": 1, "reused": 0, "recomputed": 1}
     again = RunContext("toy.claim", seed=0, cells_dir=tmp_path)
     again.map(_toy_cell, [{"a": 1}], stream="s")
-    assert again.stats == {"run": 0, "reused": 1, "recomputed": 0}
+    assert _counts(again.stats) == {"run": 0, "reused": 1, "recomputed": 0}
     assert len(list(tmp_path.glob("*.json"))) == 1  # the recomputed cell replaced the stale one
 
 
@@ -207,7 +212,7 @@ def test_cli_check_writes_the_result_schema_and_exit_codes(toy_registered, tmp_p
     assert (res.claim, res.paper, res.scale, res.verdict) == ("toy.claim", "toy", "smoke", "PASS")
     assert res.criteria_values == {"limit": 100.0} and res.exploratory == ()
     assert "mean" in res.metrics and res.elapsed_s >= 0 and "numpy" in res.versions
-    assert res.cells == {"run": 3, "reused": 0, "recomputed": 0}
+    assert _counts(res.cells) == {"run": 3, "reused": 0, "recomputed": 0}
     assert "computed 3 cells" in capsys.readouterr().out
     # the verdict is computed from the measurement: an impossible limit makes the same claim fail,
     # and overriding a pre-registered criterion marks the result exploratory
@@ -315,7 +320,7 @@ def test_saved_cells_are_not_reused_across_run_seeds(tmp_path):
     seed0 = RunContext("toy.claim", seed=0, cells_dir=tmp_path).map(_toy_cell, cells, stream="s")
     ctx1 = RunContext("toy.claim", seed=1, cells_dir=tmp_path)
     seed1 = ctx1.map(_toy_cell, cells, stream="s")
-    assert ctx1.stats == {"run": 3, "reused": 0, "recomputed": 0}
+    assert _counts(ctx1.stats) == {"run": 3, "reused": 0, "recomputed": 0}
     assert seed1 == RunContext("toy.claim", seed=1).map(_toy_cell, cells, stream="s") != seed0
 
 
@@ -327,3 +332,24 @@ def test_the_sweep_sets_blas_threads_for_every_cell():
 def _blas_probe(cell, rng):
     from threadpoolctl import threadpool_info
     return {"blas": max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")}
+
+
+def test_a_saved_verdict_that_its_numbers_do_not_give_is_flagged(toy_registered, tmp_path):
+    from theorycheck.runner import recheck
+    res = run_claim_toy(tmp_path)
+    assert recheck(res) is None
+    flipped = res.replace(metrics={**res.metrics, "mean": 1e9})  # the file says PASS, the numbers say FAIL
+    assert "says PASS" in recheck(flipped) and "give FAIL" in recheck(flipped)
+
+
+def test_timings_stay_out_of_the_metrics_and_the_cells_record_their_compute_time(toy_registered, tmp_path):
+    res = run_claim_toy(tmp_path)
+    again = run_claim_toy(tmp_path)
+    assert again.metrics == res.metrics  # bit-identical: no wall-clock time among the metrics
+    assert res.cells["seconds"] > 0 and again.cells["reused"] == 3
+    assert again.cells["seconds"] == pytest.approx(res.cells["seconds"])  # the original compute time is kept
+
+
+def run_claim_toy(out):
+    from theorycheck import run_claim
+    return run_claim("toy.claim", out=out)

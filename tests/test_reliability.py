@@ -146,7 +146,7 @@ TOY = Claim(id="toyrel.claim", title="toy", statement="a toy", assumptions=("non
 
 @pytest.fixture
 def toy():
-    registry.load_papers()
+    registry._find_papers()
     registry._PAPERS["toyrel"] = Paper(key="toyrel", title="Toy", bibtex="@misc{t}", claim_modules=())
     registry._IMPORTED.add("toyrel")
     registry.register(TOY)

@@ -203,7 +203,10 @@ def _cells_word(cells) -> str:
         parts.append(f"computed {run - recomputed}")
     if recomputed:
         parts.append(f"recomputed {recomputed} (code changed)")
-    return ", ".join(parts) + " cells"
+    text = ", ".join(parts) + " cells"
+    if reused and cells.get("seconds"):
+        text += f"; {cells['seconds']:.1f} s of compute when made"
+    return text
 
 
 def _check(args, ids):

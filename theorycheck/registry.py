@@ -16,6 +16,7 @@ tests, notebooks, docs and report all read this catalogue.
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Callable, Mapping, NamedTuple
@@ -23,7 +24,7 @@ from typing import Callable, Mapping, NamedTuple
 from .errors import InputError
 
 __all__ = ["SCALES", "VERDICTS", "ENTRY_POINT_GROUP", "Paper", "Claim", "Verdict", "Outcome", "Metric", "register", "get_claim",
-           "list_claims", "get_paper", "list_papers", "load_papers"]
+           "list_claims", "get_paper", "list_papers", "load_papers", "broken_papers"]
 
 #: Scales every claim defines. ``smoke``: seconds, for tests and the quick start. ``default``: the
 #: standard check, minutes on 2 cores. ``paper``: the paper's sizes where hardware allows (each claim's
@@ -220,6 +221,7 @@ class Claim:
 _CLAIMS: dict[str, Claim] = {}
 _PAPERS: dict[str, Paper] = {}
 _IMPORTED: set[str] = set()
+_BROKEN: dict[str, str] = {}
 _LOADED = False
 
 
@@ -278,10 +280,27 @@ def _import_claims(key: str) -> None:
 
 
 def load_papers() -> None:
-    """Find every paper through the entry-point group and import all their claim modules."""
+    """Find every paper through the entry-point group and import all their claim modules.
+
+    A paper whose claim modules fail to import (a broken plug-in) is left out with a warning on
+    stderr, so that the other papers stay usable; :func:`broken_papers` says which and why, and
+    looking up one of its claims raises the import error itself.
+    """
     _find_papers()
     for key in sorted(_PAPERS):
-        _import_claims(key)
+        if key in _BROKEN:
+            continue
+        try:
+            _import_claims(key)
+        except Exception as exc:  # noqa: BLE001 - any import failure of a plug-in
+            _BROKEN[key] = f"{type(exc).__name__}: {exc}"
+            print(f"theorycheck: warning: paper {key!r} could not be loaded and is left out ({_BROKEN[key]})",
+                  file=sys.stderr)
+
+
+def broken_papers() -> dict[str, str]:
+    """``key -> error`` of the installed papers whose claims could not be imported."""
+    return dict(_BROKEN)
 
 
 def list_papers() -> list[Paper]:
@@ -304,7 +323,7 @@ def list_claims(paper: str | None = None) -> list[Claim]:
         load_papers()
     else:
         _import_claims(get_paper(paper).key)
-    return [c for k, c in sorted(_CLAIMS.items()) if paper is None or c.paper == paper]
+    return [c for k, c in sorted(_CLAIMS.items()) if (paper is None or c.paper == paper) and c.paper not in _BROKEN]
 
 
 def get_claim(claim_id: str) -> Claim:

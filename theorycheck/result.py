@@ -8,7 +8,7 @@ a file that does not follow the schema (naming the field) instead of failing lat
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -80,10 +80,14 @@ class Result:
     backend, backend_requested : str
         The array backend that ran, and the one asked for.
     elapsed_s : float
-        Wall time of the measurement when its cells were computed.
+        Wall time of this run's measurement (small when its cells were reused).
     cells : mapping
         ``run`` (computed), ``reused`` (read from the store) and ``recomputed`` (saved, but made
-        by code that has since changed).
+        by code that has since changed), and ``seconds``: the compute time of all its cells, those
+        reused included (what the measurement costs from scratch, on one worker).
+    timings : mapping
+        Wall-clock times the measurement reports (solver or step times), kept out of ``metrics``
+        so that the metrics of two runs are bit-identical.
     versions : mapping
         Library versions and the hash of the claim's code.
     """
@@ -104,14 +108,15 @@ class Result:
     backend: str
     backend_requested: str
     elapsed_s: float
-    cells: Mapping[str, int]
+    cells: Mapping[str, float]
     versions: Mapping[str, str]
+    timings: Mapping[str, float] = field(default_factory=dict)
     schema: int = SCHEMA_VERSION
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
-        for name in ("metrics", "series", "params", "criteria_values", "cells", "versions"):
+        for name in ("metrics", "series", "params", "criteria_values", "cells", "versions", "timings"):
             object.__setattr__(self, name, _frozen(dict(getattr(self, name))))
         object.__setattr__(self, "criteria", MappingProxyType(
             {k: v if isinstance(v, CriterionOutcome) else CriterionOutcome(str(v["status"]), str(v["detail"]), str(v.get("paper", "")))

@@ -21,7 +21,7 @@ from .result import Result
 from .store import Store, atomic_write_bytes, clean_stale_temporaries
 from .sweep import RunContext
 
-__all__ = ["BACKENDS", "Resolved", "resolve", "run_claim", "load_result", "default_out"]
+__all__ = ["BACKENDS", "Resolved", "resolve", "run_claim", "load_result", "default_out", "recheck"]
 
 BACKENDS = ("numpy", "cupy")
 
@@ -118,7 +118,8 @@ def evaluate(claim: Claim, scale: str, ctx: RunContext, overrides: Mapping | Non
         metrics=metrics, series=measured.get("series", {}), params=resolved.params,
         criteria_values=resolved.criteria, exploratory=resolved.exploratory, seed=ctx.seed,
         backend=ctx.backend, backend_requested=ctx.backend_requested or ctx.backend,
-        elapsed_s=elapsed, cells=dict(ctx.stats), versions=_versions(ctx))
+        elapsed_s=elapsed, cells=dict(ctx.stats), versions=_versions(ctx),
+        timings=dict(measured.get("timings", {})))
 
 
 def run_claim(claim_id: str, scale: str = "smoke", *, out=None, seed: int = 0, jobs: int = 1,
@@ -184,3 +185,17 @@ def load_result(claim_id: str, out, scale: str | None = None) -> Result:
     if result.claim != claim_id:
         raise InputError("result", f"{path} holds the result of {result.claim!r}, not of {claim_id!r}")
     return result
+
+
+def recheck(result: Result) -> str | None:
+    """Decide ``result``'s verdict again from its saved metrics, parameters and criteria; returns a
+    sentence when the saved verdict differs (a hand-edited or stale file), else ``None``."""
+    claim = get_claim(result.claim)
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            again = claim.verdict(dict(result.metrics), dict(result.params), dict(result.criteria_values))
+    except Exception as exc:  # the saved numbers no longer fit the claim's verdict
+        return f"its verdict could not be decided again from its saved numbers ({type(exc).__name__}: {exc})"
+    if again.status != result.verdict:
+        return f"the file says {result.verdict}, its saved numbers give {again.status}"
+    return None

@@ -35,6 +35,7 @@ import json
 import os
 import signal
 import sys
+import time
 import weakref
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -77,7 +78,11 @@ def _stream_namespace(claim_id: str, stream: str) -> str:
 
 def run_cell(fn: CellFn, cell: dict, seed: int, namespace: str, blas_threads: int,
              settings: Mapping | None = None, snapshot: str | None = None) -> dict:
-    """Run one cell with its generator and ``blas_threads`` BLAS threads; the JSON-normalised result."""
+    """Run one cell with its generator and ``blas_threads`` BLAS threads.
+
+    Returns ``{"result": <the cell's JSON-normalised result>, "seconds": <its wall time>}``.
+    """
+    t0 = time.perf_counter()
     from threadpoolctl import threadpool_limits
     rng = cell_rng(seed, namespace, cell)
     args = (dict(cell), rng)
@@ -95,7 +100,7 @@ def run_cell(fn: CellFn, cell: dict, seed: int, namespace: str, blas_threads: in
                 raise
             move_aside(exc.path, exc.reason)
             out = fn(dict(cell), cell_rng(seed, namespace, cell), args[2])
-    return json.loads(json.dumps(to_jsonable(out)))
+    return {"result": json.loads(json.dumps(to_jsonable(out))), "seconds": time.perf_counter() - t0}
 
 
 def _run_indexed(work):
@@ -142,7 +147,7 @@ class RunContext:
     backend: str = "numpy"
     backend_requested: str | None = None
     progress: bool = False
-    stats: dict = field(default_factory=lambda: {"run": 0, "reused": 0, "recomputed": 0})
+    stats: dict = field(default_factory=lambda: {"run": 0, "reused": 0, "recomputed": 0, "seconds": 0.0})
     code: dict = field(default_factory=dict)
     _dask: "_DaskSession | None" = field(default=None, init=False, repr=False, compare=False)
 
@@ -224,6 +229,7 @@ class RunContext:
         if saved is not None and saved.get("code") == code:
             results[i] = saved["result"]
             self.stats["reused"] += 1
+            self.stats["seconds"] += float(saved.get("seconds", 0.0))
             return True
         if saved is not None and recount:
             self.stats["recomputed"] += 1
@@ -233,11 +239,13 @@ class RunContext:
         snaps = [None if self.cells_dir is None else str(self._cell_file(keys[i], f".{code}.snapshot"))
                  for i in index]
         threads = self._threads(blas_threads)
-        for i, out in self._execute(fn, ns, [cells[i] for i in index], index, snaps, threads, settings):
-            results[i] = out
+        for i, done in self._execute(fn, ns, [cells[i] for i in index], index, snaps, threads, settings):
+            results[i] = out = done["result"]
+            self.stats["seconds"] += done["seconds"]
             path = self._cell_file(keys[i], ".json")
             if path is not None:
-                atomic_write_json(path, {"cell": cells[i], "seed": self.seed, "code": code, "result": out})
+                atomic_write_json(path, {"cell": cells[i], "seed": self.seed, "code": code, "result": out,
+                                         "seconds": done["seconds"]})
                 self._cell_file(keys[i], f".{code}.snapshot").unlink(missing_ok=True)
             locks.release(keys[i])
             self.stats["run"] += 1
