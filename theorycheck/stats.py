@@ -42,6 +42,27 @@ class LogLogFit:
         return float(np.exp(self.intercept))
 
 
+def _guarded(fn):
+    """Run a statistic so that it raises :class:`InputError` when its inputs are too large for
+    float64 (an overflow inside the sums) or its result is not finite, never returning inf or NaN."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            with np.errstate(over="raise", invalid="raise", divide="raise"):
+                out = fn(*args, **kwargs)
+        except FloatingPointError as exc:
+            raise InputError("values", f"are too large or degenerate for {fn.__name__} in float64 ({exc})") from None
+        parts = out if isinstance(out, tuple) else [getattr(out, f) for f in ("estimate", "low", "high", "slope",
+                                                                                 "slope_se", "intercept")
+                                                    if hasattr(out, f)] or [out]
+        if not all(np.isfinite(float(v)) for v in parts if isinstance(v, (int, float, np.floating))):
+            raise InputError("values", f"give a non-finite {fn.__name__} (inputs too large or degenerate)")
+        return out
+    return wrapper
+
+
 def _finite(name: str, a) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     if a.size == 0 or not np.all(np.isfinite(a)):
@@ -49,6 +70,7 @@ def _finite(name: str, a) -> np.ndarray:
     return a
 
 
+@_guarded
 def loglog_fit(x, y, *, floor: float = 0.0) -> LogLogFit:
     """Fit :math:`\\ln y` against :math:`\\ln x` by least squares (``scipy.stats.linregress``).
 
@@ -78,6 +100,7 @@ def loglog_fit(x, y, *, floor: float = 0.0) -> LogLogFit:
     return LogLogFit(float(fit.slope), float(fit.stderr), float(fit.intercept), float(fit.intercept_stderr))
 
 
+@_guarded
 def loglog_slope(x, y) -> float:
     """Slope of the least-squares line through :math:`(\\ln x, \\ln y)` (``numpy.polyfit``).
 
@@ -93,6 +116,7 @@ def loglog_slope(x, y) -> float:
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
+@_guarded
 def spearman(x, y) -> float:
     """Spearman rank correlation of two sequences of shape (n,), average ranks for ties.
 
@@ -106,12 +130,14 @@ def spearman(x, y) -> float:
     return float(_st.spearmanr(x, y)[0])
 
 
+@_guarded
 def mean_std(values) -> tuple[float, float]:
     """Mean and population (``ddof=0``) standard deviation over seeds, shape (n,)."""
     v = _finite("values", values)
     return float(v.mean()), float(v.std())
 
 
+@_guarded
 def paired(a, b) -> tuple[float, float]:
     """Paired difference ``a - b`` over seeds (shape (n,) each): its mean and standard error
     (``std(ddof=1) / sqrt(n)``; 0 for a single seed)."""
@@ -163,6 +189,7 @@ def _level(level: float) -> float:
     return float(level)
 
 
+@_guarded
 def t_interval(values, level: float = 0.95) -> Interval:
     """Student-t interval for the mean of per-seed effects (shape (n,), n >= 2), e.g. paired
     differences between two arms that share data and initialisation (``scipy.stats.t``)."""
@@ -175,6 +202,7 @@ def t_interval(values, level: float = 0.95) -> Interval:
     return Interval(mean, mean - half, mean + half, level, "t", int(v.size))
 
 
+@_guarded
 def bootstrap_interval(values, rng: np.random.Generator, statistic=np.mean, level: float = 0.95,
                        n_resamples: int = 4999) -> Interval:
     """Bootstrap interval (BCa; percentile when BCa is undefined, e.g. all values equal) of
@@ -214,6 +242,7 @@ def bootstrap_interval(values, rng: np.random.Generator, statistic=np.mean, leve
     return Interval(point, low, high, level, f"bootstrap-{method}", n)
 
 
+@_guarded
 def binomial_interval(k: int, n: int, level: float = 0.95) -> Interval:
     """Exact (Clopper-Pearson) interval for a proportion ``k / n`` (``scipy.stats.binomtest``)."""
     k, n = int(k), int(n)

@@ -394,8 +394,9 @@ class _DaskSession:
         else:
             try:  # a scheduler that is not there is bad input, found in seconds, not a 30 s hang
                 self.client = Client(scheduler, timeout="5s")
-            except (OSError, TimeoutError) as exc:
-                raise InputError("--scheduler", f"no Dask scheduler answered at {scheduler} within 5 s ({exc})") from None
+            except Exception as exc:  # noqa: BLE001 - refused address, timeout, malformed address
+                raise InputError("--scheduler", f"no Dask scheduler answered at {scheduler} within 5 s "
+                                                f"({type(exc).__name__}: {exc})") from None
         self._closed = False
 
     def close(self) -> None:
