@@ -8,7 +8,8 @@ Conventions
   has shape ``(n_{l+1},)`` (the paper has none).
 * Hidden layer :math:`h_l = \\sigma(W_l h_{l-1})`, :math:`h_0 = x`; the output layer is linear,
   :math:`f(x) = W_L h_{L-1}`. The paper's general formula puts :math:`\\sigma` on the output too, but its
-  Section 5.3 evaluates a linear output; we use a linear output everywhere (digest §1).
+  Section 5.3 evaluates a linear output; we use a linear output everywhere (a reconstruction: the
+  paper does not say which it means).
 * Losses are **sums over samples** as in the paper unless ``reduction="mean"``.
 """
 
@@ -276,7 +277,7 @@ def pooling_matrix(m: int, g: int, dtype=np.float64) -> np.ndarray:
 
     Row :math:`i` (0-indexed) sums the consecutive neurons :math:`ig, \\dots, (i+1)g-1`. The paper
     writes :math:`j \\in \\{ig, \\dots, (i+1)g\\}`, which has :math:`g+1` entries; the intended block of
-    :math:`g` neurons is used here (digest §1).
+    :math:`g` neurons is used here (our reading of an off-by-one in the paper).
 
     Parameters
     ----------

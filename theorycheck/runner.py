@@ -77,7 +77,7 @@ def _versions(ctx: RunContext) -> dict:
     from .version import __version__
     out = {"theorycheck": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
            "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
-    out.update({f"code:{name}": digest for name, digest in sorted(ctx.code.items())})
+    out.update({f"code:{name}": code for name, code in sorted(ctx.code.items())})
     return out
 
 

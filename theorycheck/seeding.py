@@ -39,14 +39,14 @@ def json_default(o):
 
 
 def cell_key(namespace: str, params: dict) -> str:
-    """16-hex-digit SHA-256 digest of ``namespace`` and ``params`` (a cell's file name and seed)."""
+    """16 hex digits of the SHA-256 hash of ``namespace`` and ``params`` (a cell's file name and seed)."""
     return hashlib.sha256((namespace + "|" + stable_json(params)).encode()).hexdigest()[:16]
 
 
 def cell_rng(seed: int, namespace: str, params: dict) -> np.random.Generator:
     """Generator of one named stream: run ``seed`` mixed with a hash of ``namespace`` and ``params``."""
-    digest = cell_key(namespace, params)
-    words = [int(digest[i:i + 8], 16) for i in range(0, 16, 8)]
+    key = cell_key(namespace, params)
+    words = [int(key[i:i + 8], 16) for i in range(0, 16, 8)]
     return np.random.default_rng(np.random.SeedSequence([int(seed), *words]))
 
 
