@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import errno
 import json
 import os
@@ -352,8 +353,11 @@ def main(argv=None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error already printed as one line
         return exc.code if isinstance(exc.code, int) else 2
     _quiet_libraries()
+    # SIGTERM becomes a clean interruption only for the command itself (argv from the command line);
+    # a program that calls main([...]) in its own process keeps its own handling of SIGTERM
+    guard = terminate_as_interrupt() if argv is None else contextlib.nullcontext()
     try:
-        with terminate_as_interrupt():
+        with guard:
             return _dispatch(args)
     except InputError as exc:
         print(f"theorycheck: error: {exc}", file=sys.stderr)
