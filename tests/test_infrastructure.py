@@ -353,3 +353,17 @@ def test_timings_stay_out_of_the_metrics_and_the_cells_record_their_compute_time
 def run_claim_toy(out):
     from theorycheck import run_claim
     return run_claim("toy.claim", out=out)
+
+
+def test_an_input_error_raised_in_a_worker_process_reaches_the_parent_intact():
+    import pickle
+    err = pickle.loads(pickle.dumps(InputError("lr", "made training collapse; lower it")))
+    assert (err.param, str(err)) == ("lr", "lr made training collapse; lower it")
+    with pytest.raises(InputError, match="^a must be >= 0, got -1$"):
+        RunContext("toy.claim", seed=0, jobs=2).map(_refusing_cell, [{"a": -1}, {"a": 1}], stream="s")
+
+
+def _refusing_cell(cell, rng):
+    if cell["a"] < 0:
+        raise InputError("a", f"must be >= 0, got {cell['a']}")
+    return {"a": cell["a"]}

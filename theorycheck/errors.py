@@ -18,7 +18,11 @@ class InputError(ValueError):
 
     def __init__(self, param: str, message: str):
         self.param = param
+        self.message = message
         super().__init__(f"{param} {message}")
+
+    def __reduce__(self):  # a worker process's error must travel back to the parent intact
+        return (type(self), (self.param, self.message))
 
 
 def check_int(name: str, value, *, low: int | None = None, high: int | None = None) -> int:

@@ -180,7 +180,7 @@ class Interval:
 
     def text(self, fmt: str = ".3g") -> str:
         return (f"{self.estimate:{fmt}} [{self.low:{fmt}}, {self.high:{fmt}}] "
-                f"({100 * self.level:g}% {self.method}, n={self.n})")
+                f"({100 * self.level:.4g}% {self.method}, n={self.n})")
 
 
 def _level(level: float) -> float:
