@@ -172,3 +172,22 @@ def test_bce_with_logits_is_finite_for_huge_logits():
     h = kd.bce_with_logits(np.array([1.0, 1.0, 0.5, 0.0, 0.0]), z)
     assert np.all(np.isfinite(h))
     assert h[0] == pytest.approx(1e4) and h[2] == pytest.approx(np.log(2.0))
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: kd.kd_logit_grad(np.nan, 0.0, 1.0, 0.5, 1.0), "z_s"),
+    (lambda: kd.kd_logit_grad(0.0, np.inf, 1.0, 0.5, 1.0), "z_t"),
+    (lambda: kd.kd_logit_grad(0.0, 0.0, np.nan, 0.5, 1.0), "y_g"),
+    (lambda: kd.kd_logit_grad_slope(np.nan, 0.5, 1.0), "z_s"),
+    (lambda: kd.bce_with_logits(0.5, np.nan), "z"),
+    (lambda: kd.bce_with_logits(1.5, 0.0), "p"),
+    (lambda: kd.kd_loss([], [], [], 0.5, 1.0), "z_s"),
+    (lambda: kd.effective_logit(np.array([]), np.array([]), 0.5, 1.0), "z_t"),
+    (lambda: kd.sensitivity_at_rho1(np.nan, 1.0, 1.0), "z_t"),
+    (lambda: kd.jump_half_width(0.5, np.inf), "T"),
+])
+def test_public_functions_refuse_bad_inputs_naming_the_argument(call, name):
+    """Issue 14: a clear error naming the argument, never a NaN result."""
+    with pytest.raises(InputError) as err:
+        call()
+    assert err.value.param == name

@@ -50,7 +50,7 @@ def test_ntk_is_first_plus_second_layer_and_scales(n, d, seed, sigma_w):
     first = ntk.relu_ntk(X, Y, layers="first", sigma_w=sigma_w)
     second = ntk.relu_ntk(X, Y, layers="second", sigma_w=sigma_w)
     assert np.allclose(both, first + second, rtol=1e-14, atol=1e-14)
-    # second layer = sigma_w^2 k_1 / 2, first layer = x.y k_0 / 2 (digest §5)
+    # second layer = sigma_w^2 k_1 / 2, first layer = x.y k_0 / 2 (Cho & Saul 2009)
     assert np.allclose(second, sigma_w ** 2 * ntk.arccos_kernel(X, Y, order=1) / 2, rtol=1e-13, atol=1e-14)
     assert np.allclose(first, (X @ Y.T) * ntk.arccos_kernel(X, Y, order=0) / 2, rtol=1e-13, atol=1e-14)
     # homogeneity: Theta(c x, y) = c Theta(x, y) for c > 0
@@ -202,3 +202,28 @@ def test_blocked_kernel_equals_unblocked(monkeypatch):
     full = ntk.relu_ntk(X, Y)
     monkeypatch.setattr(ntk, "BLOCK_BYTES", 8 * 6 * 11 * 5)  # 5 rows per block
     assert np.array_equal(ntk.relu_ntk(X, Y), full)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: ntk.unit_sphere(3, 2, None), "rng"),
+    (lambda: ntk.unit_sphere(3, 2, 7), "rng"),
+    (lambda: ntk.init_ntk_network(2, 4, None), "rng"),
+    (lambda: ntk.arccos_kernel(np.array([[np.nan, 1.0]]), order=1), "X"),
+    (lambda: ntk.relu_ntk(np.ones((2, 3)), np.ones((2, 4))), "Y"),
+    (lambda: ntk.relu_ntk(np.empty((0, 3))), "X"),
+    (lambda: ntk.kernel_regression(np.array([[np.nan]]), np.ones(1)), "K"),
+    (lambda: ntk.kernel_regression(np.eye(2), np.array([1.0, np.inf])), "z"),
+    (lambda: ntk.kernel_regression(np.empty((0, 0)), np.ones(0)), "K"),
+    (lambda: ntk.largest_eigenvalue(np.ones((2, 3))), "K"),
+    (lambda: ntk.kernel_gradient_descent(np.array([[np.nan]]), lambda z: z, lr=1.0, steps=1), "K"),
+    (lambda: ntk.kernel_gradient_descent(np.eye(2), lambda z: z, lr=1.0, steps=1, coef0=np.ones(3)), "coef0"),
+    (lambda: ntk.kernel_gradient_descent(np.eye(2), None, lr=1.0, steps=1), "grad_z"),
+    (lambda: ntk.ntk_gradient_descent(ntk.init_ntk_network(2, 4, np.random.default_rng(0)), np.ones((3, 2)),
+                                      lambda z: (0.0, z), lr=-1.0, steps=1, rng=np.random.default_rng(0)), "lr"),
+])
+def test_public_functions_refuse_bad_inputs_naming_the_argument(call, name):
+    """Issue 14: a clear error naming the argument at the public boundary, never a deep crash or a
+    NaN result."""
+    with pytest.raises(InputError) as err:
+        call()
+    assert err.value.param == name

@@ -67,7 +67,9 @@ def bce_with_logits(p, z):
     ndarray, elementwise cross-entropy (finite for every finite ``z``).
     """
     p = np.asarray(p, dtype=np.float64)
-    z = np.asarray(z, dtype=np.float64)
+    if not np.all((p >= 0.0) & (p <= 1.0)):
+        raise InputError("p", "must lie in [0, 1] (probabilities; no NaN)")
+    z = _check_logits("z", z)
     return p * _softplus(-z) + (1.0 - p) * _softplus(z)
 
 
@@ -79,6 +81,8 @@ def _check_rho_T(rho, T, *, rho_open_low=False):
 
 def _check_logits(name, z):
     z = np.asarray(z, dtype=np.float64)
+    if z.size == 0:
+        raise InputError(name, "must not be empty")
     if not np.all(np.isfinite(z)):
         raise InputError(name, "must be finite (no NaN or inf)")
     return z
@@ -86,6 +90,8 @@ def _check_logits(name, z):
 
 def _check_labels(y):
     y = np.asarray(y, dtype=np.float64)
+    if y.size == 0:
+        raise InputError("y_g", "must not be empty")
     if not np.all((y >= 0.0) & (y <= 1.0)):
         raise InputError("y_g", "must lie in [0, 1]")
     return y
@@ -134,15 +140,14 @@ def kd_logit_grad(z_s, z_t, y_g, rho: float, T: float):
     ndarray, the broadcast shape of the inputs.
     """
     rho, T = _check_rho_T(rho, T)
-    return _F(np.asarray(z_s, dtype=np.float64), np.asarray(z_t, dtype=np.float64),
-              np.asarray(y_g, dtype=np.float64), rho, T)
+    return _F(_check_logits("z_s", z_s), _check_logits("z_t", z_t), _check_labels(y_g), rho, T)
 
 
 def kd_logit_grad_slope(z_s, rho: float, T: float):
     """:math:`F'(z_s) = \\frac{\\rho}{T^2}\\sigma'(z_s/T) + (1-\\rho)\\sigma'(z_s) > 0`: the per-sample loss is
     strictly convex in the student logit, so the effective logit is unique."""
     rho, T = _check_rho_T(rho, T)
-    return _dF(np.asarray(z_s, dtype=np.float64), rho, T)
+    return _dF(_check_logits("z_s", z_s), rho, T)
 
 
 def kd_loss_and_grad(z_s, z_t, y_g, rho: float, T: float):
@@ -322,7 +327,7 @@ def _logit_mix(z_t, y_g, rho):
 
 
 def effective_logit_T1(z_t, y_g, rho: float):
-    """Closed form at :math:`T=1` (Ji & Zhu 2020, Corollary 1 with T = 1; digest §2.1 [R]):
+    """Closed form at :math:`T=1` (Ji & Zhu 2020, Corollary 1 with T = 1; derived for this toolkit):
     :math:`z_{s,\\mathrm{eff}} = \\mathrm{logit}\\big(\\rho\\,\\sigma(z_t) + (1-\\rho)\\,y_g\\big)`.
 
     Parameters
@@ -341,7 +346,7 @@ def effective_logit_sensitivities(z_t, y_g, rho: float, T: float):
         \\frac{\\partial z}{\\partial z_t} = \\frac{\\rho T^{-2}\\sigma'(z_t/T)}{F'(z)},\\qquad
         \\frac{\\partial z}{\\partial\\rho} = -\\frac{T^{-1}(\\sigma(z/T)-\\sigma(z_t/T)) - (\\sigma(z)-y_g)}{F'(z)}.
 
-    Derived here (digest §2.1 [R]); not a formula printed in the paper.
+    Derived for this toolkit; not a formula printed in the paper.
 
     Returns
     -------
@@ -356,7 +361,8 @@ def effective_logit_sensitivities(z_t, y_g, rho: float, T: float):
 
 
 def sensitivity_at_rho1(z_t, y_g, T: float):
-    """:math:`\\partial z_{s,\\mathrm{eff}}/\\partial(1-\\rho)` at :math:`\\rho=1` (digest §2.1 and §2.5 [R]):
+    """:math:`\\partial z_{s,\\mathrm{eff}}/\\partial(1-\\rho)` at :math:`\\rho=1` (derived for this toolkit from
+    Corollary 1):
 
     .. math:: \\delta = \\frac{T^2\\,(y_g - \\sigma(z_t))}{\\sigma'(z_t/T)}.
 
@@ -370,7 +376,7 @@ def sensitivity_at_rho1(z_t, y_g, T: float):
 def jump_half_width(rho, T: float):
     """Half of the jump of :math:`z_{s,\\mathrm{eff}}(z_t)` at :math:`z_t=0` for a perfect teacher
     (:math:`y_g = 1[z_t>0]`): :math:`z_0` solving :math:`\\frac{\\rho}{T}(\\sigma(z/T)-\\tfrac12)+(1-\\rho)(\\sigma(z)-1)=0`
-    (digest §2.1 [R]); at :math:`T=1`, :math:`z_0=\\ln\\frac{2-\\rho}{\\rho}`. The jump is
+    (derived for this toolkit); at :math:`T=1`, :math:`z_0=\\ln\\frac{2-\\rho}{\\rho}`. The jump is
     :math:`z_{\\mathrm{eff}}(0^+)-z_{\\mathrm{eff}}(0^-) = 2z_0` (the two branches are mirror images).
 
     Parameters

@@ -23,7 +23,7 @@ A bias is supported by augmenting the input, :math:`\\tilde x = (x, \\beta)` (:f
 network alike. Without a bias the kernel on the sphere has zero eigenvalues for odd spherical
 harmonic degrees >= 3 (Bietti & Mairal 2019), which is why the checks use kernel-machine teachers.
 
-Closed forms (Cho & Saul 2009; Jacot et al. 2018; digest §5), with
+Closed forms (Cho & Saul 2009; Jacot et al. 2018), with
 :math:`u = x^\\top x'/(\\|x\\|\\|x'\\|)` and :math:`\\theta=\\arccos u`:
 
 .. math::
@@ -114,9 +114,28 @@ def _as_points(name, X, d=None):
     return X
 
 
+def _check_rng(rng) -> np.random.Generator:
+    """Randomness is always explicit: a ``numpy.random.Generator``, never ``None`` or a seed."""
+    if not isinstance(rng, np.random.Generator):
+        raise InputError("rng", f"must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)), "
+                                f"got {type(rng).__name__}")
+    return rng
+
+
+def _as_square(name, K) -> np.ndarray:
+    """A finite square float64 matrix, else :class:`InputError` naming it."""
+    K = np.asarray(K, dtype=np.float64)
+    if K.ndim != 2 or K.shape[0] != K.shape[1] or K.shape[0] < 1:
+        raise InputError(name, f"must be a non-empty square matrix, got shape {K.shape}")
+    if not np.all(np.isfinite(K)):
+        raise InputError(name, "must be finite (no NaN or inf)")
+    return K
+
+
 def unit_sphere(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` points uniform on :math:`S^{d-1}` (normalised Gaussians), shape (n, d)."""
     n, d = check_int("n", n, low=1), check_int("d", d, low=1)
+    rng = _check_rng(rng)
     X = rng.standard_normal((n, d))
     return X / np.linalg.norm(X, axis=1, keepdims=True)
 
@@ -285,8 +304,8 @@ def init_ntk_network(d: int, m: int, rng: np.random.Generator, *, sigma_w: float
     """Initial weights of the NTK-parameterised network, in :mod:`theorycheck.nets` layout.
 
     With ``antisymmetric=True`` (m even) neurons come in pairs :math:`(w_r, a_r), (w_r, -a_r)`, so
-    :math:`f(x; w_0)\\equiv 0` exactly and the "zero weight change" of Ji & Zhu (2020) vanishes
-    (digest §2.2); each pair is an independent draw, so the expected NTK is unchanged.
+    :math:`f(x; w_0)\\equiv 0` exactly and the "zero weight change" of Ji & Zhu (2020, Result 1)
+    vanishes; each pair is an independent draw, so the expected NTK is unchanged.
 
     Parameters
     ----------
@@ -302,6 +321,8 @@ def init_ntk_network(d: int, m: int, rng: np.random.Generator, *, sigma_w: float
     """
     d, m = check_int("d", d, low=1), check_int("m", m, low=1)
     sigma_w = check_real("sigma_w", sigma_w, low=0.0, low_open=True)
+    rng = _check_rng(rng)
+    check_kernel_memory(m, d + 1, what="network weights")
     if antisymmetric:
         if m % 2:
             raise InputError("m", f"must be even for an antisymmetric initialisation, got {m}")
@@ -352,6 +373,9 @@ def ntk_gradient_descent(weights, X, loss_and_grad_z: Callable, *, lr: float, st
     layers = check_choice("layers", layers, LAYERS)
     X = _as_points("X", X, weights[0].shape[1])
     m = weights[1].shape[1]
+    lr = check_real("lr", lr, low=0.0, low_open=True)
+    steps = check_int("steps", steps, low=0)
+    rng = _check_rng(rng)
 
     def loss_and_grad(params, idx):
         fwd = nets.forward(params, X, "relu")
@@ -390,7 +414,7 @@ def ntk_features(weights, X, *, layers: str = "both"):
 
 
 def empirical_ntk(weights, X, Y=None, *, layers: str = "both", memory_budget=None) -> np.ndarray:
-    """Empirical NTK :math:`\\hat\\Theta(x,x')=\\phi(x)^\\top\\phi(x')` of a finite network (digest §5):
+    """Empirical NTK :math:`\\hat\\Theta(x,x')=\\phi(x)^\\top\\phi(x')` of a finite network:
 
     .. math:: \\hat\\Theta(x,x')=\\frac1m\\Big[\\sum_r\\mathrm{relu}(w_r^\\top x)\\mathrm{relu}(w_r^\\top x')
               + x^\\top x'\\sum_r a_r^2\\,1\\{w_r^\\top x>0\\}1\\{w_r^\\top x'>0\\}\\Big],
@@ -538,14 +562,12 @@ def kernel_regression(K, z, *, diag_reg: float = 1e-10, with_cond: bool = False)
     InputError
         If ``K + diag_reg I`` is not numerically positive definite (Cholesky fails).
     """
-    K = np.asarray(K, dtype=np.float64)
-    if K.ndim != 2 or K.shape[0] != K.shape[1]:
-        raise InputError("K", f"must be square, got shape {K.shape}")
+    K = _as_square("K", K)
     z = np.asarray(z, dtype=np.float64)
-    if z.shape[0] != K.shape[0]:
-        raise InputError("z", f"must have {K.shape[0]} rows, got {z.shape[0]}")
-    if not (np.all(np.isfinite(K)) and np.all(np.isfinite(z))):
-        raise InputError("z", "and K must be finite")
+    if z.ndim not in (1, 2) or z.shape[0] != K.shape[0]:
+        raise InputError("z", f"must have shape ({K.shape[0]},) or ({K.shape[0]}, k), got {z.shape}")
+    if not np.all(np.isfinite(z)):
+        raise InputError("z", "must be finite (no NaN or inf)")
     diag_reg = check_real("diag_reg", diag_reg, low=0.0)
     A = K + diag_reg * np.eye(K.shape[0])
     try:
@@ -563,7 +585,7 @@ def kernel_regression(K, z, *, diag_reg: float = 1e-10, with_cond: bool = False)
 
 def largest_eigenvalue(K) -> float:
     """:math:`\\lambda_{\\max}` of a symmetric matrix (LAPACK, only the top eigenvalue is computed)."""
-    K = np.asarray(K, dtype=np.float64)
+    K = _as_square("K", K)
     n = K.shape[0]
     return float(linalg.eigh(K, eigvals_only=True, subset_by_index=[n - 1, n - 1], check_finite=False)[0])
 
@@ -621,13 +643,18 @@ def kernel_gradient_descent(K, grad_z: Callable, *, lr: float, steps: int, z0=No
     FloatingPointError
         If the gradient stops being finite (step size far too large).
     """
-    K = np.asarray(K, dtype=np.float64)
+    K = _as_square("K", K)
     n = K.shape[0]
     lr = check_real("lr", lr, low=0.0, low_open=True)
     steps = check_int("steps", steps, low=0)
-    keep = {check_int("snapshots", int(s), low=0, high=steps) for s in snapshots}
+    if not callable(grad_z):
+        raise InputError("grad_z", f"must be a callable z -> dL/dz, got {type(grad_z).__name__}")
+    keep = {check_int("snapshots", s, low=0, high=steps) for s in snapshots}
     z0 = np.zeros(n) if z0 is None else np.asarray(z0, dtype=np.float64)
     c = np.zeros(n) if coef0 is None else np.array(coef0, dtype=np.float64)
+    for name, v in (("z0", z0), ("coef0", c)):
+        if v.shape != (n,) or not np.all(np.isfinite(v)):
+            raise InputError(name, f"must be a finite vector of shape ({n},), got shape {v.shape}")
     z = z0 + K @ c
     g = np.zeros(n)
     saved = {}

@@ -13,13 +13,13 @@ data_inefficiency
 imperfect_teacher
     ``ji2020.imperfect_teacher``: Result 3, the optimal soft ratio of an imperfect teacher is below 1.
 common
-    The note every claim shares.
+    What the claims share: the note on their settings, parameter ranges, interval criteria.
 
-Only the abstract, the poster and the reviews were read (digest ``notes/ji_zhu2020.md``): the
-effective logit (Corollary 1), the linearised student (Corollary 2), the form of the risk bound and
-the qualitative findings are the paper's; the precise conventions of the bound, the definition of
-data inefficiency, the derivative formula's normalisation and every experimental setting are
-reconstructions (digest tags [R]) and are labelled so in each claim. The computations are in
+Only the abstract, the poster and the reviews of the paper could be read: the effective logit
+(Corollary 1), the linearised student (Corollary 2), the form of the risk bound and the qualitative
+findings are the paper's; the precise conventions of the bound, the definition of data inefficiency,
+the derivative formula's normalisation and every experimental setting are reconstructed for this
+toolkit, and each claim says so where it uses them. The computations are in
 :mod:`theorycheck.ji2020.experiments`.
 """
 
