@@ -24,16 +24,26 @@ def smoke():
 
 
 def test_theorem1_gap_is_linear_in_delta_at_smoke_scale(smoke):
+    # a deterministic theorem check: it must pass (at every seed, see below)
     m = smoke.metrics
-    assert smoke.passed, smoke.failed_criteria()
-    assert m["n_converged"] == m["n_runs"] and m["solver_success"]
-    assert m["slope"] >= 1 - smoke.criteria_values["slope_tol"]
-    # C = gap / delta is bounded by ||W2b(inf)||_2 + ||W2st(inf)||_2 (digest §2.2 step 4), up to the
-    # measured distance of each run to its limit
+    assert smoke.passed, smoke.failed_criteria() or smoke.inconclusive_criteria()
+    assert m["solver_success"] and m["limit_dist_over_gap_max"] <= smoke.criteria_values["limit_resolution"]
+    # the slope on the smallest deltas has an interval that reaches 1 and excludes delta^(1/2)
+    assert m["slope"] + m["slope_tol"] >= 1.0 > m["slope"] - m["slope_tol"] > 0.5
+    # C = gap / delta is bounded by ||W2b(inf)||_2 + ||W2st(inf)||_2 (step 4 of the reconstructed
+    # proof), up to the measured distance of each run to its limit
     assert m["C_over_bound_max"] <= 1.0
     assert 0 < m["C"] <= m["C_bound"]
-    # the base limit approaches the minimum-norm interpolator as delta -> 0 (digest §2.2 step 5)
+    # the base limit approaches the minimum-norm interpolator as delta -> 0 (step 5 of the reconstructed proof)
     assert m["base_to_min_norm_rel_at_min_delta"] <= 10 * min(smoke.params["deltas"])
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_theorem1_passes_at_the_seeds_that_used_to_fail(seed):
+    """Issue 12: seed 1 failed a slope fitted up to delta = 0.1 (not yet the limit), seed 2 a loss
+    tolerance of 1e-20 that slow flows cannot reach by t_max. A theorem that holds passes at every seed."""
+    res = run_claim(CLAIM, "smoke", seed=seed)
+    assert res.passed, res.failed_criteria() or res.inconclusive_criteria()
 
 
 _FLOW = {"sigma": 0.5, "teacher_activation": "identity", "method": "BDF", "rtol": 1e-10, "atol": 1e-12,
@@ -60,7 +70,7 @@ def test_theorem1_gap_within_C_delta_over_random_instances(N, extra, m_extra, d_
 
 
 def _saxe_problem(u0, seed=0, N=3, d=6, m=4, d_y=2):
-    """Whitened inputs (orthonormal rows: X X^T = I_N) and an aligned, balanced start (digest §2.3)."""
+    """Whitened inputs (orthonormal rows: X X^T = I_N) and an aligned, balanced start."""
     rng = np.random.default_rng(seed)
     X = np.linalg.qr(rng.standard_normal((d, N)))[0].T
     Y = rng.standard_normal((N, d_y))
@@ -113,9 +123,9 @@ def test_gradient_flow_error_follows_the_requested_tolerance():
 
 @pytest.mark.parametrize("activation", ["identity", "relu"])
 def test_first_layer_gradient_lies_in_the_data_span_for_any_student_activation(activation):
-    # digest §2.2 step 1: dL/dW1 = (backpropagated error)^T X_eps, so W1 (I - Pi) never moves. This
+    # step 1 of the reconstructed proof: dL/dW1 = (backpropagated error)^T X_eps, so W1 (I - Pi) never moves. This
     # holds for ANY student activation (the first layer sees the data only through W1 X_eps), so a
-    # ReLU student is not a negative control for the invariance -- contrary to the digest's §8 note.
+    # ReLU student is not a negative control for the invariance -- contrary to a note in the developer notes.
     rng = np.random.default_rng(5)
     inst = thm1_instance(4, 9, 5, 2, 0.5, rng, "tanh")
     W = nets.xavier_normal([9, 5, 2], rng)
@@ -161,24 +171,61 @@ def test_teacher_that_cannot_interpolate_breaks_convergence_of_the_st_flow():
 
 
 @pytest.mark.parametrize("key, value, why", [
-    ("slope", 0.8, "slope"), ("slope_stderr", 0.1, "slope_resolved"), ("C_over_bound_max", 1.5, "C_bounded"),
-    ("invariance_err_over_tol_max", 2.0, "invariance"), ("identity_err_over_bound_max", 1.01, "identity"),
-    ("n_converged", 0, "converged"), ("solver_success", False, "converged"),
-    ("teacher_residual_max", 1e-3, "teacher_interpolates"),
+    ("C_over_bound_max", 1.5, "C_bounded"), ("invariance_err_over_tol_max", 2.0, "invariance"),
+    ("identity_err_over_bound_max", 1.01, "identity"), ("teacher_residual_max", 1e-3, "teacher_interpolates"),
 ])
 def test_verdict_fails_on_failing_numbers(smoke, key, value, why):
     claim = get_claim(CLAIM)
     metrics = dict(smoke.metrics, **{key: value})
     verdict = claim.verdict(metrics, smoke.params, smoke.criteria_values)
-    assert not verdict.passed
-    assert not verdict.criteria[why][0]
+    assert verdict.status == "FAIL" and verdict.criteria[why].status == "FAIL"
+
+
+@pytest.mark.parametrize("key, value", [("limit_dist_over_gap_max", 0.01), ("solver_success", False)])
+def test_verdict_is_inconclusive_when_the_flows_did_not_get_close_to_their_limits(smoke, key, value):
+    verdict = get_claim(CLAIM).verdict(dict(smoke.metrics, **{key: value}), smoke.params, smoke.criteria_values)
+    assert verdict.status == "INCONCLUSIVE" and verdict.criteria["converged"].status == "INCONCLUSIVE"
+
+
+def _gap_metrics(smoke, gap_of_delta, slack=1e-14):
+    """Synthetic gap and slack tables, one instance, every lambda, at the smoke deltas (decreasing)."""
+    deltas = sorted(smoke.params["deltas"], reverse=True)
+    n_lam = len(smoke.params["lams"])
+    gap = [[[gap_of_delta(d) for d in deltas] for _ in range(n_lam)]]
+    return dict(smoke.metrics, gap_table=gap, slack_table=[[[slack] * len(deltas)] * n_lam])
+
+
+@pytest.mark.parametrize("name, gap_of_delta, status", [
+    ("gap = C delta", lambda d: 0.4 * d, "PASS"),
+    ("gap = C delta + O(delta^2)", lambda d: 0.4 * d * (1 + 3 * d), "PASS"),
+    ("gap shrinks faster", lambda d: 0.4 * d ** 1.3, "PASS"),
+    ("gap = C delta^0.8", lambda d: 0.4 * d ** 0.8, "FAIL"),
+    ("gap = C delta^(1/2)", lambda d: 0.4 * d ** 0.5, "FAIL"),
+    ("gap does not shrink", lambda d: 0.4, "FAIL"),
+    # a kink in the window leaves a standard error too large to tell delta from delta^(1/2)
+    ("unresolved", lambda d: 0.4 * d * (1.5 if d == 1e-3 else 1.0), "INCONCLUSIVE"),
+])
+def test_slope_criterion_on_synthetic_gaps(smoke, name, gap_of_delta, status):
+    verdict = get_claim(CLAIM).verdict(_gap_metrics(smoke, gap_of_delta), smoke.params, smoke.criteria_values)
+    assert verdict.criteria["slope"].status == status, verdict.criteria["slope"].text
+
+
+def test_slope_criterion_widens_with_the_end_points_distance_to_their_limits(smoke):
+    claim = get_claim(CLAIM)
+    tight = claim.verdict(_gap_metrics(smoke, lambda d: 0.4 * d ** 0.9), smoke.params, smoke.criteria_values)
+    assert tight.criteria["slope"].status == "FAIL"
+    # end points known only to 45% of the smallest gap (about 1e-4): the slope could be 1
+    loose = claim.verdict(_gap_metrics(smoke, lambda d: 0.4 * d ** 0.9, slack=0.45e-4), smoke.params,
+                          smoke.criteria_values)
+    assert loose.criteria["slope"].status != "FAIL"
 
 
 @pytest.mark.parametrize("override, param", [
     ({"N_s": 12}, "N_s"), ({"N_s": 0}, "N_s"), ({"deltas": [0.1, 0.0, 0.01]}, "deltas"),
     ({"deltas": [0.1, 0.01]}, "deltas"), ({"m": 3}, "m"), ({"lams": [-1.0]}, "lams"),
     ({"method": "Euler"}, "method"), ({"teacher_activation": "gelu"}, "teacher_activation"),
-    ({"rtol": 0.1}, "rtol"), ({"n_instances": 0}, "n_instances"),
+    ({"rtol": 0.1}, "rtol"), ({"n_instances": 0}, "n_instances"), ({"sigma": 1e300}, "sigma"),
+    ({"fit_last": 4}, "fit_last"), ({"level": 1.0}, "level"), ({"limit_resolution": 0.0}, "limit_resolution"),
 ])
 def test_bad_input_names_the_parameter(override, param):
     with pytest.raises(InputError) as info:
@@ -190,6 +237,40 @@ def test_cli_refuses_n_s_not_below_d_x_in_one_line(capsys):
     assert cli.main(["check", CLAIM, "--param", "N_s=20", "--out", "/tmp/unused-thm1"]) == 2
     err = capsys.readouterr().err
     assert "N_s must be < d_x=12" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("override, param", [("d_x=100000000", "d_x"), ("n_instances=100000000", "n_instances"),
+                                             ("sigma=1e300", "sigma")])
+def test_cli_refuses_huge_or_overflowing_parameters_before_computing(capsys, tmp_path, override, param):
+    """Issue 14: d_x = 1e8 grew to 3.2 GB and exited 3, n_instances = 1e8 ran without bound, sigma =
+    1e300 overflowed. Each is refused (exit 2, one line naming the parameter) before anything runs."""
+    import time
+    t0 = time.perf_counter()
+    assert cli.main(["check", CLAIM, "--param", override, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{param} " in err
+    assert time.perf_counter() - t0 < 5.0
+    assert not (tmp_path / "cells").exists() or not any((tmp_path / "cells").rglob("*.json"))
+
+
+def test_maths_functions_refuse_bad_arguments_naming_them():
+    rng = np.random.default_rng(0)
+    with pytest.raises(InputError, match="rng"):
+        thm1_instance(4, 12, 6, 1, 0.5, None)
+    with pytest.raises(InputError, match="rng"):
+        scaled_init([12, 6, 1], 0.1, None)
+    inst = thm1_instance(2, 4, 2, 1, 0.5, rng)
+    W0 = scaled_init([4, 2, 1], 0.1, rng)
+    X_nan = inst.X_eps.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(InputError, match="X_eps"):
+        gradient_flow(W0, X_nan, inst.Y)
+    with pytest.raises(InputError, match="X_eps"):
+        gradient_flow(W0, inst.X_eps[:, :3], inst.Y)
+    with pytest.raises(InputError, match="teacher_hidden"):
+        gradient_flow(W0, inst.X_eps, inst.Y, inst.T[:, :1], 1.0)
+    with pytest.raises(InputError, match="Y"):
+        gradient_flow(W0, inst.X_eps, np.ones((2, 3)))
 
 
 def test_gradient_flow_stops_unsuccessful_when_its_evaluation_budget_is_spent():

@@ -47,9 +47,9 @@ def test_fit_common_slope_recovers_slope_with_separate_intercepts(n_groups, n_pe
 
 
 # -- the claim ------------------------------------------------------------------------------------
-def test_thm3_smoke_passes_and_reports_thresholds(smoke_result):
+def test_thm3_smoke_completes_with_a_verdict_and_reports_thresholds(smoke_result):
     res = smoke_result
-    assert res.passed, res.failed_criteria()
+    assert res.verdict in ("PASS", "FAIL", "INCONCLUSIVE")  # an experiment: any verdict, never pinned
     m, p = res.metrics, res.params
     for s in p["s_values"]:
         for d in p["d_values"]:
@@ -59,42 +59,86 @@ def test_thm3_smoke_passes_and_reports_thresholds(smoke_result):
     table = res.series["threshold_table"]
     assert {(r["s"], r["d"], r["g"]) for r in table} == {
         (s, d, g) for s in p["s_values"] for d in p["d_values"] for g in [*p["g_values"], "base"]}
+    # every criterion carries an interval or a tolerance and what the paper says
+    for name, c in res.criteria.items():
+        assert c.paper, name
+    for name in ("threshold_grows_with_g", "threshold_within_g2_logd", "threshold_independent_of_s",
+                 "base_grows_with_s", "threshold_logarithmic_in_d"):
+        assert "95% bootstrap" in res.criteria[name].detail, res.criteria[name].detail
+    # the solver's convergence is deterministic: it is asserted
     assert m["all_converged"] and m["max_rel_gap"] <= m["gap_bound"]
+    assert res.criteria["lasso_converged"].ok
     fig = draw_figure(res)
     assert len(fig.axes) >= 4
 
 
-def test_thm3_negative_control_undecomposed_teacher_grows_with_s(smoke_result):
-    """g = s (the base student: one pooled feature = the target) is the undecomposed teacher; the
-    flatness-in-s criterion applied to it must fail, and it needs more samples than g = 1."""
-    m, p = smoke_result.metrics, smoke_result.params
-    assert m["slope_s_base"] > smoke_result.criteria_values["max_slope_s"]
+def _synthetic_metrics(smoke_result, b_g=1.0, b_s=0.0, b_base=1.0, d_power=None, noise=0.05, small_g_at_max=None,
+                       d_values=None, seeds=8, seed=0):
+    """Error ratios of a LASSO-like learning curve, 1 + K g^b_g s^b_s L(d) / N (base: K s^b_base L(d) / N),
+    with per-seed multiplicative noise on the excess; L(d) = log d, or d^d_power when given."""
+    p = dict(smoke_result.params)
+    d_values = list(d_values or p["d_values"])
+    p["d_values"] = d_values
+    N = np.asarray(p["N_values"], dtype=float)
+    rng = np.random.default_rng(seed)
+    K = 2.0
+    table = []
     for s in p["s_values"]:
-        for d in p["d_values"]:
-            row = m[f"N_star_s{s}_d{d}"]
-            assert row[-1] is None or row[-1] > 3 * row[0]
+        for d in d_values:
+            L = np.log(d) if d_power is None else d ** d_power / 10
+            for g in [*p["g_values"], "base"]:
+                scale = K * (s ** b_base if g == "base" else g ** b_g * s ** b_s) * L
+                excess = scale / N[:, None] * np.exp(noise * rng.standard_normal((N.size, seeds)))
+                ratio = 1.0 + excess
+                if small_g_at_max is not None and g == min(p["g_values"]):
+                    ratio[-1] = small_g_at_max + 0.01 * rng.standard_normal(seeds)
+                table.append({"s": s, "d": d, "g": g, "ratio": ratio.tolist()})
+    m = dict(smoke_result.metrics, ratio_table=table, base_censored=0,
+             slope_s_per_g=[b_s] * len(p["g_values"]))
+    return m, p
+
+
+@pytest.mark.parametrize("change, criterion, status", [
+    ({}, None, "PASS"),
+    ({"b_g": 3.0}, "threshold_within_g2_logd", "FAIL"),
+    ({"b_g": 2.0, "noise": 0.6}, "threshold_within_g2_logd", "INCONCLUSIVE"),
+    ({"b_g": -0.5}, "threshold_grows_with_g", "FAIL"),
+    ({"b_s": 1.0}, "threshold_independent_of_s", "FAIL"),
+    ({"b_base": 0.0}, "base_grows_with_s", "FAIL"),
+    ({"d_power": 1.0}, "threshold_logarithmic_in_d", "FAIL"),
+    ({"d_values": [200]}, "threshold_logarithmic_in_d", "INCONCLUSIVE"),
+    ({"small_g_at_max": 1.6}, "small_g_reaches_optimum", "FAIL"),
+    ({"small_g_at_max": 1.25}, "small_g_reaches_optimum", "INCONCLUSIVE"),
+])
+def test_thm3_verdict_on_synthetic_learning_curves(smoke_result, change, criterion, status):
+    m, p = _synthetic_metrics(smoke_result, **change)
+    verdict = get_claim(CLAIM).verdict(m, p, smoke_result.criteria_values)
+    if criterion is None:
+        assert verdict.status == "PASS", {k: c.text for k, c in verdict.criteria.items() if c.status != "PASS"}
+    else:
+        assert verdict.criteria[criterion].status == status, verdict.criteria[criterion].text
+
+
+def test_thm3_reports_which_rate_in_g_the_data_support(smoke_result):
+    claim = get_claim(CLAIM)
+    for b_g, words in ((1.0, "support N* ~ g log d_x over g^2"), (2.0, "support N* ~ g^2 log d_x over g log")):
+        m, p = _synthetic_metrics(smoke_result, b_g=b_g, noise=0.02)
+        text = claim.verdict(m, p, smoke_result.criteria_values).criteria["threshold_within_g2_logd"].text
+        assert words in text, text
 
 
 @pytest.mark.parametrize("change, failing", [
-    ({"slope_g": 0.1}, "threshold_grows_with_g"),
-    ({"slope_g": 3.0, "slope_g_se": 0.1}, "threshold_within_g2_logd"),
-    ({"max_abs_slope_s": 0.9}, "threshold_flat_in_s"),
-    ({"slope_s_base": 0.1}, "base_grows_with_s"),
-    ({"small_g_reached": False}, "small_g_reaches_optimum"),
     ({"max_rel_gap": 1e-3}, "lasso_converged"),
     ({"all_converged": False}, "lasso_converged"),
-    ({"slope_g": None}, "threshold_grows_with_g"),
 ])
-def test_thm3_verdict_fails_on_failing_numbers(smoke_result, change, failing):
-    claim = get_claim(CLAIM)
-    metrics = {**smoke_result.metrics, **change}
-    verdict = claim.verdict(metrics, smoke_result.params, smoke_result.criteria_values)
-    assert not verdict.passed
-    assert not verdict.criteria[failing][0]
+def test_thm3_verdict_fails_on_unconverged_lasso(smoke_result, change, failing):
+    verdict = get_claim(CLAIM).verdict({**smoke_result.metrics, **change}, smoke_result.params,
+                                       smoke_result.criteria_values)
+    assert verdict.status == "FAIL" and verdict.criteria[failing].status == "FAIL"
 
 
 @pytest.mark.parametrize("override, needle", [
-    ({"g_values": [1, 3]}, "g must divide s=8, got g=3"),
+    ({"g_values": [1, 3]}, "g must divide s=4, got g=3"),
     ({"g_values": [0, 1]}, r"g must be in \[1"),
     ({"g_values": [2, 2]}, "g_values needs at least two distinct g"),
     ({"s_values": [8, 8]}, "s_values needs at least two distinct s"),
@@ -102,8 +146,10 @@ def test_thm3_verdict_fails_on_failing_numbers(smoke_result, change, failing):
     ({"N_values": [40, 20]}, "N_values must be at least two increasing"),
     ({"seeds": 1}, "seeds must be in"),
     ({"sigma": 0.0}, "sigma must be in"),
+    ({"sigma": 1e300}, r"sigma must be < 1/sqrt\(eta\)"),
     ({"penalty": "oracle"}, "penalty must be one of"),
     ({"eta": -1.0}, "eta must be in"),
+    ({"level": 1.0}, "level must be in"),
 ])
 def test_thm3_bad_parameters_are_input_errors(override, needle):
     with pytest.raises(InputError, match=needle):
@@ -113,11 +159,12 @@ def test_thm3_bad_parameters_are_input_errors(override, needle):
 def test_thm3_cli_bad_g_is_one_line_exit_2(capsys, tmp_path):
     assert cli.main(["check", CLAIM, "--param", "g_values=[1,3]", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "g must divide s=8, got g=3" in err and err.count("\n") == 1
+    assert "g must divide s=4, got g=3" in err and err.count("\n") == 1
 
 
-def test_thm3_fails_when_the_sample_grid_is_too_small():
-    """Measured numbers, not typed in: with N_s <= 20 no g gets within (1 + eta) of the optimum."""
-    res = run_claim(CLAIM, "smoke", params={"N_values": [10, 14, 20], "seeds": 2})
-    assert not res.passed
-    assert not res.criteria["small_g_reaches_optimum"].ok
+@pytest.mark.parametrize("override, param", [("seeds=100000000", "seeds"), ("N_values=[20,1000000000]", "N_values"),
+                                             ("sigma=1e300", "sigma")])
+def test_thm3_cli_refuses_huge_or_overflowing_parameters_before_computing(capsys, tmp_path, override, param):
+    assert cli.main(["check", CLAIM, "--param", override, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{param} " in err

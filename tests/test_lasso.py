@@ -269,11 +269,11 @@ def test_theory_alpha_is_the_noise_correlation_level():
     noise = lasso.group_noise_std(beta[None, :], sigma)[0]
     alpha = lasso.theory_alpha([noise], N, d, sigma)[0]
     corr = np.empty((reps, d))
-    for r in range(reps):
+    for rep in range(reps):
         X, E = gaussian_inputs(N, d, sigma, rng)
         Z = X + E
         e = X @ beta - Z @ beta / (1 + sigma ** 2)  # the part of beta^T x no function of z explains
-        corr[r] = Z.T @ e / N
+        corr[rep] = Z.T @ e / N
     # (Z^T e / N)_j are centred with sd sqrt(1+sigma^2) sigma_e / sqrt(N) = alpha / sqrt(2 log d):
     # 20000 values; the shared ||e||^2/N of a repetition moves the sd by ~ sqrt(1/(2N)) = 5% per rep,
     # i.e. 5%/sqrt(50) = 0.7% overall, so 5% is > 5 standard errors
@@ -298,3 +298,36 @@ def test_cross_validated_penalty_converges_and_beats_predicting_zero():
         lasso.fit_pooled_student(X + E, X, W1t, W2t, g, sigma=sigma, penalty="oracle")
     with pytest.raises(InputError, match="sigma is needed"):
         lasso.fit_pooled_student(X + E, X, W1t, W2t, g)
+
+
+# -- inputs checked at the public boundary (issue 14): a clear error, never NaN or a deep crash ----
+def test_public_functions_refuse_non_finite_empty_or_mismatched_inputs():
+    rng = np.random.default_rng(8)
+    beta = lasso.draw_sparse_beta(6, 2, rng)
+    bad = np.array([np.nan, 1.0, 0, 0, 0, 0])
+    with pytest.raises(InputError, match="w must contain only finite numbers"):
+        lasso.linear_test_error(bad, beta, 0.3)
+    with pytest.raises(InputError, match="beta"):
+        lasso.optimal_test_error(bad, 0.3)
+    with pytest.raises(InputError, match="Z must be a non-empty"):
+        lasso.fit_group_lassos(np.zeros((0, 3)), np.zeros((0, 1)), 0.1)
+    with pytest.raises(InputError, match="T must be a non-empty"):
+        lasso.fit_group_lassos(np.ones((4, 3)), np.zeros((4, 0)), 0.1)
+    with pytest.raises(InputError, match="alpha"):
+        lasso.fit_group_lassos(np.ones((4, 3)), np.ones((4, 2)), [0.1, 0.2, 0.3])
+    with pytest.raises(InputError, match="rng"):
+        lasso.draw_sparse_beta(6, 2, None)
+    with pytest.raises(InputError, match="beta"):
+        lasso.theorem3_teacher(bad, 2, 1)
+    with pytest.raises(InputError, match="U"):
+        lasso.group_noise_std(np.array([[np.inf, 0.0]]), 0.3)
+    with pytest.raises(InputError, match="noise_std"):
+        lasso.theory_alpha([np.nan], 10, 6, 0.3)
+    with pytest.raises(InputError, match="X_clean"):
+        lasso.group_targets(np.ones((3, 5)), np.eye(2, 6), 1)
+    W1t, W2t = lasso.theorem3_teacher(beta, 2, 1)
+    X, E = gaussian_inputs(10, 6, 0.3, rng)
+    with pytest.raises(InputError, match="X_noisy"):
+        lasso.fit_pooled_student(X[:, :5] + E[:, :5], X, W1t, W2t, 1, sigma=0.3)
+    with pytest.raises(InputError, match="X_noisy"):
+        lasso.fit_pooled_student(np.full((10, 6), np.nan), X, W1t, W2t, 1, sigma=0.3)

@@ -1,4 +1,4 @@
-"""Closed forms of theorycheck.hong2021.linear (Hong et al. 2021, Theorems 1-2; digest §2.2-2.4) against
+"""Closed forms of theorycheck.hong2021.linear (Hong et al. 2021, Theorems 1-2) against
 independent references: numpy least squares, projector algebra, sympy, Monte Carlo."""
 
 import numpy as np
@@ -88,7 +88,7 @@ def test_limit_identity_reduces_to_min_norm_when_start_lies_in_the_data_span():
 
 def test_balanced_mode_trajectory_solves_the_mode_ode_symbolically():
     t, s, u0 = sp.symbols("t s u0", positive=True)
-    u = s * sp.exp(4 * s * t) / (sp.exp(4 * s * t) - 1 + s / u0)  # digest §2.3
+    u = s * sp.exp(4 * s * t) / (sp.exp(4 * s * t) - 1 + s / u0)  # the Saxe et al. mode trajectory
     assert sp.simplify(sp.diff(u, t) - 4 * u * (s - u)) == 0
     assert sp.simplify(u.subs(t, 0) - u0) == 0
     assert sp.limit(u, t, sp.oo) == s

@@ -3,7 +3,7 @@ r"""The pooled student-teacher LASSO of Hong et al. 2021, Section 5 (Eq. (7), Th
 The student sees noisy inputs :math:`z_i = x_i + \epsilon_i`, the teacher clean ones :math:`x_i`.
 The simplified student-teacher loss, Eq. (7), with the :math:`\ell_1` penalty the paper adds to the
 student ("we impose an :math:`\ell_1`-regularization onto the student so that it becomes a LASSO"; its
-placement is not given, digest §4.1), is
+placement is not given; the form below is our reconstruction), is
 
 .. math::
 
@@ -15,7 +15,7 @@ with :math:`P \in \{0,1\}^{(m/g)\times m}` summing consecutive blocks of :math:`
 :math:`W_2 = \widetilde W_2` frozen (it does not enter Eq. (7); it only maps the student to its output
 :math:`\widetilde W_2 P \sigma(W_1 z)`).
 
-**Reduction (identity activation; digest §4.2).** Then :math:`P W_1 z_i = V z_i` with
+**Reduction (identity activation; derived for this toolkit).** Then :math:`P W_1 z_i = V z_i` with
 :math:`V = P W_1` of shape (m/g, d), and :math:`\min\{\sum_{j\in G_k}\|[W_1]_j\|_1 : \sum_{j\in G_k}
 [W_1]_j = v_k\} = \|v_k\|_1` (triangle inequality; equality when the neurons of a group share signs
 coordinate-wise, e.g. :math:`[W_1]_j = v_k/g`). So minimising (7+) over :math:`W_1` is exactly
@@ -37,7 +37,7 @@ and the paper's objective value is :math:`2N` times sklearn's (so is the duality
 half-squared convention :math:`\frac12\|t-Zv\|^2 + \lambda\|v\|_1` used by benchopt the map would be
 :math:`\alpha = \lambda/N`; Eq. (7) has no 1/2, hence the factor 2.)
 
-**Gaussian picture (digest §4.2, §5).** For :math:`x \sim N(0, I)`, :math:`\epsilon \sim N(0,
+**Gaussian picture.** For :math:`x \sim N(0, I)`, :math:`\epsilon \sim N(0,
 \sigma^2 I)` and :math:`c = 1 + \sigma^2`: :math:`u_k^T x = (u_k/c)^T z + e_k` with :math:`e_k` independent
 of :math:`z`, :math:`\mathrm{Var}\, e_k = \sigma_{e,k}^2 = \sigma^2\|u_k\|^2/c` and
 :math:`\mathrm{Cov}\,z = cI`. Each group is an ordinary sparse regression with true coefficient
@@ -152,6 +152,26 @@ class PooledStudent:
     g: int
 
 
+# -- input checks at the public boundary ---------------------------------------------------------
+def _array(name: str, a, ndim: int) -> np.ndarray:
+    """``a`` as a non-empty, finite float64 array with ``ndim`` dimensions, or :class:`InputError`."""
+    try:
+        a = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(name, f"must be an array of numbers, got {type(a).__name__}") from None
+    if a.ndim != ndim or a.size == 0:
+        raise InputError(name, f"must be a non-empty {ndim}-d array, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise InputError(name, "must contain only finite numbers")
+    return a
+
+
+def _check_rng(rng) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise InputError("rng", f"must be a numpy.random.Generator, got {type(rng).__name__}")
+    return rng
+
+
 # -- teacher and data ----------------------------------------------------------------------------
 def draw_sparse_beta(d: int, s: int, rng: np.random.Generator) -> np.ndarray:
     """Ground truth of Theorem 3: :math:`\\beta^*` with i.i.d. N(0, 1) entries on its first ``s``
@@ -163,6 +183,7 @@ def draw_sparse_beta(d: int, s: int, rng: np.random.Generator) -> np.ndarray:
     """
     d = check_int("d_x", d, low=1)
     s = check_int("s", s, low=1, high=d)
+    rng = _check_rng(rng)
     beta = np.zeros(d)
     beta[:s] = rng.standard_normal(s)
     return beta
@@ -185,9 +206,7 @@ def theorem3_teacher(beta: np.ndarray, s: int, g: int):
     W1_teacher : ndarray of shape (s, d)
     W2_teacher : ndarray of shape (1, s // g)
     """
-    beta = np.asarray(beta, dtype=np.float64)
-    if beta.ndim != 1:
-        raise InputError("beta", f"must be a vector, got shape {beta.shape}")
+    beta = _array("beta", beta, 1)
     d = beta.size
     s = check_int("s", s, low=1, high=d)
     g = check_divides("g", g, "s", s)
@@ -201,7 +220,9 @@ def theorem3_teacher(beta: np.ndarray, s: int, g: int):
 def group_teacher_vectors(W1_teacher: np.ndarray, g: int) -> np.ndarray:
     """:math:`U = P\\widetilde W_1`, shape (m/g, d): group k's pooled teacher feature is
     :math:`u_k^T x` (identity activation). For the Theorem 3 teacher, :math:`u_k = \\beta^*_{G_k}`."""
-    return nets.pool(np.asarray(W1_teacher, dtype=np.float64).T, g).T
+    W1_teacher = _array("W1_teacher", W1_teacher, 2)
+    g = check_divides("g", g, "m", W1_teacher.shape[0])
+    return nets.pool(W1_teacher.T, g).T
 
 
 def group_targets(X_clean: np.ndarray, W1_teacher: np.ndarray, g: int, activation: str = "identity"):
@@ -218,16 +239,21 @@ def group_targets(X_clean: np.ndarray, W1_teacher: np.ndarray, g: int, activatio
     -------
     ndarray of shape (N, m // g)
     """
-    W1_teacher = np.asarray(W1_teacher, dtype=np.float64)
+    W1_teacher = _array("W1_teacher", W1_teacher, 2)
+    X_clean = _array("X_clean", X_clean, 2)
+    if X_clean.shape[1] != W1_teacher.shape[1]:
+        raise InputError("X_clean", f"must have d = {W1_teacher.shape[1]} columns (those of W1_teacher), "
+                                    f"got {X_clean.shape}")
+    g = check_divides("g", g, "m", W1_teacher.shape[0])
     dummy_W2 = np.zeros((1, W1_teacher.shape[0]))
-    H = nets.forward([W1_teacher, dummy_W2], np.asarray(X_clean, dtype=np.float64), activation).hidden[0]
+    H = nets.forward([W1_teacher, dummy_W2], X_clean, activation).hidden[0]
     return nets.pool(H, g)
 
 
 def group_noise_std(U: np.ndarray, sigma: float) -> np.ndarray:
     """:math:`\\sigma_{e,k} = \\sigma\\|u_k\\|/\\sqrt{1+\\sigma^2}`: the standard deviation of the part of
     :math:`u_k^T x` that no function of :math:`z = x + \\epsilon` explains (x ~ N(0, I),
-    eps ~ N(0, sigma^2 I); digest §4.2).
+    eps ~ N(0, sigma^2 I)).
 
     Parameters
     ----------
@@ -238,8 +264,9 @@ def group_noise_std(U: np.ndarray, sigma: float) -> np.ndarray:
     -------
     ndarray of shape (k,)
     """
-    sigma = check_real("sigma", sigma, low=0.0)
-    return sigma * np.linalg.norm(np.atleast_2d(U), axis=1) / np.sqrt(1.0 + sigma ** 2)
+    sigma = check_real("sigma", sigma, low=0.0, high=1e150)
+    U = _array("U", np.atleast_2d(U), 2)
+    return sigma * np.linalg.norm(U, axis=1) / np.sqrt(1.0 + sigma ** 2)
 
 
 def theory_alpha(noise_std, N: int, d: int, sigma: float, kappa: float = 1.0) -> np.ndarray:
@@ -266,20 +293,21 @@ def theory_alpha(noise_std, N: int, d: int, sigma: float, kappa: float = 1.0) ->
     N = check_int("N_s", N, low=1)
     d = check_int("d_x", d, low=2)
     sigma = check_real("sigma", sigma, low=0.0)
-    kappa = check_real("kappa", kappa, low=0.0, low_open=True)
-    return kappa * np.sqrt(1.0 + sigma ** 2) * np.asarray(noise_std, dtype=np.float64) * np.sqrt(2.0 * np.log(d) / N)
+    sigma = check_real("sigma", sigma, high=1e150)
+    kappa = check_real("kappa", kappa, low=0.0, low_open=True, high=1e150)
+    noise_std = _array("noise_std", np.atleast_1d(noise_std), 1)
+    if np.any(noise_std < 0):
+        raise InputError("noise_std", "must be >= 0")
+    return kappa * np.sqrt(1.0 + sigma ** 2) * noise_std * np.sqrt(2.0 * np.log(d) / N)
 
 
 # -- solvers -------------------------------------------------------------------------------------
 def _check_design(Z, T):
-    Z = np.asarray(Z, dtype=np.float64)
+    Z = _array("Z", Z, 2)
     T = np.asarray(T, dtype=np.float64)
-    if T.ndim == 1:
-        T = T[:, None]
-    if Z.ndim != 2 or T.ndim != 2 or T.shape[0] != Z.shape[0]:
+    T = _array("T", T[:, None] if T.ndim == 1 else T, 2)
+    if T.shape[0] != Z.shape[0]:
         raise InputError("T", f"must have shape ({Z.shape[0]}, k) to match Z of shape {Z.shape}, got {T.shape}")
-    if not (np.all(np.isfinite(Z)) and np.all(np.isfinite(T))):
-        raise InputError("Z", "and T must be finite")
     return Z, T
 
 
@@ -307,7 +335,10 @@ def fit_group_lassos(Z: np.ndarray, T: np.ndarray, alpha, *, tol: float = DEFAUL
     Z, T = _check_design(Z, T)
     N, d = Z.shape
     k = T.shape[1]
-    alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (k,)).copy()
+    try:
+        alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (k,)).copy()
+    except (TypeError, ValueError):
+        raise InputError("alpha", f"must be a number or an array of shape ({k},), got {np.shape(alpha)}") from None
     if not np.all(np.isfinite(alpha)) or np.any(alpha <= 0):
         raise InputError("alpha", f"must be finite and > 0, got {alpha}")
     tol = check_real("tol", tol, low=0.0, low_open=True)
@@ -387,7 +418,7 @@ def spread_over_groups(V: np.ndarray, g: int) -> np.ndarray:
     ndarray of shape (m, d)
     """
     g = check_int("g", g, low=1)
-    return np.repeat(np.asarray(V, dtype=np.float64) / g, g, axis=0)
+    return np.repeat(_array("V", V, 2) / g, g, axis=0)
 
 
 def fit_pooled_student(X_noisy: np.ndarray, X_clean: np.ndarray, W1_teacher: np.ndarray,
@@ -415,14 +446,15 @@ def fit_pooled_student(X_noisy: np.ndarray, X_clean: np.ndarray, W1_teacher: np.
     -------
     PooledStudent
     """
-    W1_teacher = np.asarray(W1_teacher, dtype=np.float64)
+    W1_teacher = _array("W1_teacher", W1_teacher, 2)
     m, d = W1_teacher.shape
     g = check_divides("g", g, "m", m)
-    W2_teacher = np.asarray(W2_teacher, dtype=np.float64)
+    W2_teacher = _array("W2_teacher", W2_teacher, 2)
     if W2_teacher.shape != (1, m // g):
         raise InputError("W2_teacher", f"must have shape (1, {m // g}), got {W2_teacher.shape}")
-    Z = np.asarray(X_noisy, dtype=np.float64)
-    if Z.shape != np.shape(X_clean) or Z.ndim != 2 or Z.shape[1] != d:
+    Z = _array("X_noisy", X_noisy, 2)
+    X_clean = _array("X_clean", X_clean, 2)
+    if Z.shape != X_clean.shape or Z.shape[1] != d:
         raise InputError("X_noisy", f"and X_clean must both have shape (N, {d}), got {Z.shape}, "
                                     f"{np.shape(X_clean)}")
     T = group_targets(X_clean, W1_teacher, g, "identity")
@@ -494,14 +526,18 @@ def pooled_st_objective(W1: np.ndarray, X_noisy: np.ndarray, X_clean: np.ndarray
     -------
     float
     """
-    W1 = np.asarray(W1, dtype=np.float64)
+    W1 = _array("W1", W1, 2)
     m = W1.shape[0]
     g = check_divides("g", g, "m", m)
     if np.shape(W1_teacher) != W1.shape:
         raise InputError("W1_teacher", f"must have shape {W1.shape}, got {np.shape(W1_teacher)}")
+    X_noisy = _array("X_noisy", X_noisy, 2)
+    if X_noisy.shape[1] != W1.shape[1] or np.shape(X_clean) != X_noisy.shape:
+        raise InputError("X_noisy", f"and X_clean must both have shape (N, {W1.shape[1]}), got "
+                                    f"{X_noisy.shape}, {np.shape(X_clean)}")
     lam = _group_penalty(lam, m // g)
     dummy_W2 = np.zeros((1, m))
-    H_student = nets.forward([W1, dummy_W2], np.asarray(X_noisy, dtype=np.float64), activation).hidden[0]
+    H_student = nets.forward([W1, dummy_W2], X_noisy, activation).hidden[0]
     T = group_targets(X_clean, W1_teacher, g, activation)
     R = nets.pool(H_student, g) - T
     l1 = np.abs(W1).sum(axis=1).reshape(m // g, g).sum(axis=1)
@@ -533,9 +569,13 @@ def pooled_objective_dual_gap(W1: np.ndarray, Z: np.ndarray, T: np.ndarray, g: i
     -------
     float >= 0 (up to round-off)
     """
-    W1 = np.asarray(W1, dtype=np.float64)
+    W1 = _array("W1", W1, 2)
     m = W1.shape[0]
     g = check_divides("g", g, "m", m)
+    Z, T = _check_design(Z, T)
+    if Z.shape[1] != W1.shape[1] or T.shape[1] != m // g:
+        raise InputError("T", f"must have shape (N, m/g) = ({Z.shape[0]}, {m // g}) and Z (N, {W1.shape[1]}); "
+                              f"got {T.shape}, {Z.shape}")
     lam = _group_penalty(lam, m // g)
     if np.any(lam <= 0):
         raise InputError("lam", "must be > 0 for a duality-gap certificate")
@@ -553,22 +593,22 @@ def pooled_objective_dual_gap(W1: np.ndarray, Z: np.ndarray, T: np.ndarray, g: i
 def optimal_test_error(beta: np.ndarray, sigma: float) -> float:
     """Bayes error for :math:`y = \\beta^T x` from :math:`z = x + \\epsilon`, :math:`x\\sim N(0,I)`,
     :math:`\\epsilon \\sim N(0,\\sigma^2 I)`: :math:`\\sigma^2\\|\\beta\\|^2/(1+\\sigma^2)`
-    (Hong et al. 2021, below Theorem 3: "the optimal test error"; digest §5).
+    (Hong et al. 2021, below Theorem 3: "the optimal test error").
 
     Parameters
     ----------
     beta : ndarray of shape (d,)
     sigma : float >= 0
     """
-    sigma = check_real("sigma", sigma, low=0.0)
-    beta = np.asarray(beta, dtype=np.float64)
-    return float(sigma ** 2 * np.dot(beta, beta) / (1.0 + sigma ** 2))
+    sigma = check_real("sigma", sigma, low=0.0, high=1e150)
+    beta = _array("beta", beta, 1)
+    return float(sigma ** 2 / (1.0 + sigma ** 2) * np.dot(beta, beta))
 
 
 def linear_test_error(w: np.ndarray, beta: np.ndarray, sigma: float) -> float:
     """Exact test error of a linear student, Eq. (3)/(8) form:
     :math:`\\mathbb E(w^T(x+\\epsilon) - \\beta^T x)^2 = c\\|w - \\beta/c\\|^2 + \\sigma^2\\|\\beta\\|^2/c`,
-    :math:`c = 1 + \\sigma^2` (x ~ N(0, I), eps ~ N(0, sigma^2 I) independent; digest §2.4).
+    :math:`c = 1 + \\sigma^2` (x ~ N(0, I), eps ~ N(0, sigma^2 I) independent).
 
     Derivation: the error is :math:`\\|w-\\beta\\|^2 + \\sigma^2\\|w\\|^2`; completing the square in w
     gives the form above.
@@ -579,10 +619,10 @@ def linear_test_error(w: np.ndarray, beta: np.ndarray, sigma: float) -> float:
     beta : ndarray of shape (d,)
     sigma : float >= 0
     """
-    sigma = check_real("sigma", sigma, low=0.0)
-    w = np.asarray(w, dtype=np.float64)
-    beta = np.asarray(beta, dtype=np.float64)
-    if w.shape != beta.shape or w.ndim != 1:
+    sigma = check_real("sigma", sigma, low=0.0, high=1e150)
+    w = _array("w", w, 1)
+    beta = _array("beta", beta, 1)
+    if w.shape != beta.shape:
         raise InputError("w", f"must have the shape of beta {beta.shape}, got {w.shape}")
     c = 1.0 + sigma ** 2
     diff = w - beta / c

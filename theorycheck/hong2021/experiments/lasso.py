@@ -9,8 +9,8 @@ loaded 2-core machine, so the claim runs it with one BLAS thread (``blas_threads
 parallelism from ``--jobs`` across cells.
 
 Analysis (pure functions of arrays): :func:`crossing_threshold`, :func:`threshold_table`,
-:func:`fit_common_slope`, :func:`threshold_slopes`, :func:`mean_curves` and
-:func:`bootstrap_slope_se`. The LASSO mathematics is :mod:`theorycheck.hong2021.lasso`.
+:func:`fit_common_slope`, :func:`threshold_slopes`, :func:`mean_curves`,
+:func:`threshold_statistics` and :func:`threshold_intervals`. The LASSO mathematics is :mod:`theorycheck.hong2021.lasso`.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ from __future__ import annotations
 import numpy as np
 
 from ...seeding import substream
+from ...stats import Interval, bootstrap_interval
 from .. import lasso
 from ..datasets import gaussian_inputs
 
-__all__ = ["N_BOOT", "thm3_cell", "crossing_threshold", "fit_common_slope", "threshold_table",
-           "threshold_slopes", "mean_curves", "bootstrap_slope_se"]
+__all__ = ["N_BOOT", "STATISTICS", "thm3_cell", "crossing_threshold", "fit_common_slope", "threshold_table",
+           "threshold_slopes", "mean_curves", "threshold_statistics", "threshold_intervals"]
 
-#: Bootstrap resamples of the seeds for the slopes' standard errors.
-N_BOOT = 200
+#: Bootstrap resamples of the seeds for the intervals of the threshold statistics.
+N_BOOT = 1999
 
 
 def thm3_cell(cell: dict, rng: np.random.Generator) -> dict:
@@ -173,7 +174,10 @@ def threshold_slopes(rows: list[dict], N_max: float) -> dict:
     dict
         ``slope_g``: in g, one common slope across (s, d); ``slope_s_per_g``: ``g -> slope in s``
         (one intercept per d); ``slope_s_base``: the base student's slope in s, with censored-high
-        thresholds entering as ``N_max`` (a lower bound); ``slope_logd``: exponent on :math:`\\log d`.
+        thresholds entering as ``N_max`` (a lower bound); ``slope_logd``: exponent on :math:`\\log d`;
+        ``elasticity_d``: slope of :math:`\\log N^*` against :math:`\\log d` (about
+        :math:`1/\\log d` when :math:`N^* \\propto \\log d`, 1 when :math:`N^* \\propto d`); the last two
+        with one intercept per (s, g).
         Rows of pooled students that are censored (not reached, or reached at the smallest N) are
         left out. Each slope is None when it cannot be fitted.
     """
@@ -193,6 +197,8 @@ def threshold_slopes(rows: list[dict], N_max: float) -> dict:
     out["slope_logd"] = fit_common_slope([np.log(np.log(r["d"])) for r in pooled],
                                          [np.log(r["N_star"]) for r in pooled],
                                          [(r["s"], r["g"]) for r in pooled])
+    out["elasticity_d"] = fit_common_slope([np.log(r["d"]) for r in pooled], [np.log(r["N_star"]) for r in pooled],
+                                           [(r["s"], r["g"]) for r in pooled])
     return out
 
 
@@ -202,37 +208,78 @@ def mean_curves(ratios: dict, reps) -> dict:
     return {key: arr[:, reps].mean(axis=1) for key, arr in ratios.items()}
 
 
-def bootstrap_slope_se(ratios: dict, N_values, eta: float, rng: np.random.Generator,
-                       n_boot: int = N_BOOT) -> dict:
-    """Standard errors of the threshold slopes by resampling the seeds with replacement.
+#: The threshold statistics :func:`threshold_statistics` computes, in the order of its result.
+STATISTICS = ("slope_g", "max_abs_slope_s", "slope_s_base", "elasticity_d", "slope_logd")
+
+
+def threshold_statistics(ratios: dict, N_values, eta: float, reps=None) -> dict:
+    """The fitted growth of :math:`N^*` from the seed-mean curves over the seed indices ``reps``.
 
     Parameters
     ----------
     ratios : dict
-        ``(s, d, g) -> ndarray of shape (n_N, n_seeds)``.
-    N_values : sequence of shape (n_N,)
+        ``(s, d, g) -> ndarray of shape (n_N, n_seeds)``: test error / optimum per sample size and seed.
+    N_values : sequence of shape (n_N,), increasing
     eta : float > 0
-    rng : numpy.random.Generator
-        Draws the resamples.
-    n_boot : int
+    reps : array of int, optional
+        Seed indices (repeats allowed, as in a bootstrap resample); all seeds when omitted.
 
     Returns
     -------
     dict
-        ``slope_g``, ``slope_s_base`` and ``max_abs_slope_s`` (largest ``|slope in s|`` over the
-        pooled g): the standard deviation (``ddof=1``) over the resamples where it could be fitted,
-        or None with fewer than two.
+        :data:`STATISTICS` -> float (NaN where the slope cannot be fitted): ``slope_g`` (exponent of
+        :math:`N^*` in g), ``max_abs_slope_s`` (largest absolute exponent in s over the pooled g),
+        ``slope_s_base`` (the base student's exponent in s), ``elasticity_d`` and ``slope_logd``
+        (:func:`threshold_slopes`).
     """
     n_rep = next(iter(ratios.values())).shape[1]
-    boot = {"slope_g": [], "slope_s_base": [], "max_abs_slope_s": []}
-    for _ in range(n_boot):
-        reps = rng.integers(0, n_rep, n_rep)
-        b = threshold_slopes(threshold_table(mean_curves(ratios, reps), N_values, eta), float(N_values[-1]))
-        if b["slope_g"] is not None:
-            boot["slope_g"].append(b["slope_g"])
-        if b["slope_s_base"] is not None:
-            boot["slope_s_base"].append(b["slope_s_base"])
-        per = [abs(v) for v in b["slope_s_per_g"].values() if v is not None]
-        if per:
-            boot["max_abs_slope_s"].append(max(per))
-    return {k: (float(np.std(v, ddof=1)) if len(v) > 1 else None) for k, v in boot.items()}
+    reps = np.arange(n_rep) if reps is None else np.asarray(reps, dtype=int)
+    b = threshold_slopes(threshold_table(mean_curves(ratios, reps), N_values, eta), float(N_values[-1]))
+    per = [abs(v) for v in b["slope_s_per_g"].values() if v is not None]
+    out = {k: b[k] for k in ("slope_g", "slope_s_base", "elasticity_d", "slope_logd")}
+    out["max_abs_slope_s"] = max(per) if per else None
+    return {k: (float("nan") if out[k] is None else float(out[k])) for k in STATISTICS}
+
+
+def threshold_intervals(ratios: dict, N_values, eta: float, seed: int, level: float = 0.95,
+                        n_resamples: int = N_BOOT) -> dict:
+    """Bootstrap intervals (BCa over seeds, :func:`theorycheck.stats.bootstrap_interval`) of every
+    statistic of :func:`threshold_statistics`.
+
+    The seeds are the independent units: a resample draws seed indices with replacement and
+    recomputes the mean curves, the thresholds and the fits. Every statistic sees the same resamples
+    (one generator per statistic from ``seed``), so each resample is computed once.
+
+    Parameters
+    ----------
+    ratios, N_values, eta : as :func:`threshold_statistics`
+    seed : int
+        Seeds the resampling (the same seed gives the same intervals).
+    level : float in [0.5, 1)
+    n_resamples : int
+
+    Returns
+    -------
+    dict
+        :data:`STATISTICS` -> :class:`~theorycheck.stats.Interval`; an interval with NaN ends when the
+        statistic cannot be fitted in some resample.
+    """
+    n_rep = next(iter(ratios.values())).shape[1]
+    cache: dict = {}
+
+    def stats_of(idx) -> dict:
+        key = tuple(sorted(int(round(i)) for i in np.ravel(idx)))
+        if key not in cache:
+            cache[key] = threshold_statistics(ratios, N_values, eta, np.asarray(key, dtype=int))
+        return cache[key]
+
+    out = {}
+    for name in STATISTICS:
+        point = stats_of(np.arange(n_rep))[name]
+        if not np.isfinite(point):
+            out[name] = Interval(point, float("nan"), float("nan"), level, "not fitted", n_rep)
+            continue
+        out[name] = bootstrap_interval(np.arange(n_rep, dtype=float), np.random.default_rng(seed),
+                                       statistic=lambda idx, _n=name: stats_of(idx)[_n], level=level,
+                                       n_resamples=n_resamples)
+    return out

@@ -5,7 +5,7 @@ the two-layer linear student trained to zero loss with the base loss (1) or the 
 Sweep cells (module level, ``fn(cell, rng) -> dict``):
 
 * :func:`thm1_cell`: one gradient flow of Theorem 1 from the start :math:`W_i(0) = \\delta\\hat W_i`,
-  with the checks of the proof skeleton (digest §2.2) on its end point;
+  with the checks of the reconstructed proof on its end point;
 * :func:`thm2_cell`: the lowest-loss L-BFGS minimiser of Theorem 2 over a few starts, compared with
   :math:`W^\\star` of Eq. (5).
 
@@ -20,18 +20,19 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats as st
 
 from ... import nets
+from ...errors import InputError
 from ...seeding import substream
-from ...stats import loglog_fit
 from ..linear import closed_forms as cf
 from ..linear.flow import gradient_flow
 from ..linear.minimise import minimise_lbfgs
 from ..linear.problems import (Instance, interpolating_second_layer, scaled_init, teacher_features,
                                thm1_instance, thm2_instance)
 
-__all__ = ["instance_seeds", "thm1_setup", "thm1_cell", "Thm1Gaps", "thm1_gaps", "Thm1Fits",
-           "thm1_worst_fits", "thm1_base_limit", "THM2_CONTROLS", "control_key", "thm2_case",
+__all__ = ["instance_seeds", "thm1_setup", "thm1_cell", "Thm1Gaps", "thm1_gaps", "Thm1LimitFits",
+           "thm1_limit_fits", "thm1_base_limit", "THM2_CONTROLS", "control_key", "thm2_case",
            "thm2_cell"]
 
 _EPS = float(np.finfo(float).eps)
@@ -92,7 +93,8 @@ def thm1_cell(cell: dict, rng) -> dict:
     """One gradient flow of Theorem 1: the base loss (1) if ``cell["loss"] == "base"``, else the ST
     loss (2) with weight ``cell["lam"]``, integrated until ``loss/loss(0) <= cell["loss_tol"]``.
 
-    Besides the end point it checks two steps of the proof skeleton (digest §2.2):
+    Besides the end point it checks two steps of the proof, as reconstructed for this toolkit (the
+    paper's proof is in its supplement, which was not available):
 
     * the invariance :math:`W_1(t)(I-\\Pi) = W_1(0)(I-\\Pi)` (step 1), to one step's error budget
       ``inv_tol = rtol |W_1| + atol sqrt(#entries)``: the integrators update the state by linear
@@ -151,7 +153,7 @@ class Thm1Gaps:
         :math:`\\|W_L^{base}(\\infty) - W_L^{st}(\\infty)\\|_F`.
     bound : ndarray
         :math:`\\|W_2^b(\\infty)\\|_2 + \\|W_2^{st}(\\infty)\\|_2`: gap/delta is at most this
-        (digest §2.2 step 4) up to ``slack``.
+        (step 4 of the reconstructed proof) up to ``slack``.
     slack : ndarray
         Sum of the two runs' ``ident_bound``: how far each end point may be from its exact limit.
     """
@@ -192,52 +194,111 @@ def thm1_gaps(runs: dict, seeds, lams, deltas) -> Thm1Gaps:
 
 
 @dataclass(frozen=True)
-class Thm1Fits:
-    """Per lambda, the log-log fit of gap against delta of the instance with the smallest slope.
+class Thm1LimitFits:
+    """Log-log fits of the gap against delta on the smallest deltas (Theorem 1's limit
+    :math:`\\delta \\to 0`), one per (instance, lambda); arrays of shape (n_I, n_L).
 
     Attributes
     ----------
-    slope, slope_se : list of float, length n_L
-        Slope of :math:`\\log` gap against :math:`\\log\\delta` and its standard error.
-    C_fit, C_fit_relerr : list of float, length n_L
-        The fitted prefactor :math:`C` of gap :math:`\\approx C\\delta^{slope}` and its relative
-        standard error (the standard error of the natural-log intercept).
+    deltas : list of float
+        The fitted deltas (the ``fit_last`` smallest), decreasing.
+    slope, slope_se : ndarray
+        Least-squares slope of :math:`\\ln` gap against :math:`\\ln\\delta` and its standard error
+        :math:`\\sqrt{\\mathrm{SSR}/((n-2)S_{xx})}`.
+    t_quantile : float
+        :math:`t_{n-2}` at the two-sided ``level`` (n = number of fitted deltas).
+    slack_shift : ndarray
+        The most the end points' distance from their limits can move the slope:
+        :math:`\\sum_k |c_k|\\,(-\\ln(1 - \\varepsilon_k))`, with :math:`c_k = (x_k - \\bar x)/S_{xx}` the
+        weights of the least-squares slope and :math:`\\varepsilon_k` = slack / gap at delta k (a
+        relative error :math:`\\varepsilon` of the gap moves its logarithm by at most
+        :math:`-\\ln(1-\\varepsilon)`); infinite when some :math:`\\varepsilon_k \\ge 1/2`.
+    tol : ndarray
+        Half-width of the slope's interval: ``t_quantile * slope_se + slack_shift``.
+    C_limit : ndarray
+        gap / delta at the smallest delta: the estimate of Theorem 1's constant C.
     """
 
-    slope: list
-    slope_se: list
-    C_fit: list
-    C_fit_relerr: list
+    deltas: list
+    slope: np.ndarray
+    slope_se: np.ndarray
+    t_quantile: float
+    slack_shift: np.ndarray
+    tol: np.ndarray
+    C_limit: np.ndarray
+
+    @property
+    def low(self) -> np.ndarray:
+        return self.slope - self.tol
+
+    @property
+    def high(self) -> np.ndarray:
+        return self.slope + self.tol
 
 
-def thm1_worst_fits(deltas, gap: np.ndarray) -> Thm1Fits:
-    """Fit gap against delta on log-log axes (:func:`theorycheck.stats.loglog_fit`; a gap of exactly
-    0 enters as the smallest positive float) and keep, per lambda, the instance of smallest slope.
+def thm1_limit_fits(deltas, gap, slack, fit_last: int = 3, level: float = 0.95) -> Thm1LimitFits:
+    """Fit gap against delta on log-log axes over the ``fit_last`` smallest deltas, per (instance,
+    lambda), with a tolerance derived from the fit itself (:class:`Thm1LimitFits`).
+
+    Theorem 1 bounds the gap by :math:`C\\delta` "with delta sufficiently small": at larger delta the
+    limiting second layers still move with delta (gap/delta = C + O(delta)), so only the smallest
+    decades test the statement. The tolerance is the fit's own standard error times the t quantile
+    (it measures the curvature left in the window) plus the shift the end points' distance from their
+    limits can cause.
 
     Parameters
     ----------
-    deltas : sequence of float, length n_D
-    gap : ndarray of shape (n_I, n_L, n_D)
+    deltas : sequence of float, length n_D (any order)
+    gap, slack : ndarray of shape (n_I, n_L, n_D), in the order of ``deltas``
+        :class:`Thm1Gaps` ``gap`` and ``slack``.
+    fit_last : int >= 3
+        Number of smallest deltas fitted (3 is the fewest that leave a standard error).
+    level : float in [0.5, 1)
+        Two-sided level of the t quantile.
 
     Returns
     -------
-    Thm1Fits
+    Thm1LimitFits
     """
-    n_inst, n_lam = gap.shape[:2]
+    deltas = np.asarray(deltas, dtype=np.float64)
+    gap = np.asarray(gap, dtype=np.float64)
+    slack = np.asarray(slack, dtype=np.float64)
+    if deltas.ndim != 1 or gap.ndim != 3 or gap.shape[2] != deltas.size or slack.shape != gap.shape:
+        raise InputError("gap", f"and slack must have shape (instances, lambdas, {deltas.size}); got "
+                                f"{gap.shape}, {slack.shape}")
+    if not (np.all(np.isfinite(deltas)) and np.all(deltas > 0) and np.all(np.isfinite(gap))
+            and np.all(gap >= 0) and np.all(np.isfinite(slack)) and np.all(slack >= 0)):
+        raise InputError("gap", "deltas must be positive and gap, slack finite and >= 0")
+    fit_last = int(fit_last)
+    if not 3 <= fit_last <= deltas.size:
+        raise InputError("fit_last", f"must be in [3, {deltas.size}] (the number of deltas), got {fit_last}")
+    idx = np.argsort(deltas)[:fit_last][::-1]  # the smallest deltas, largest first
+    x = np.log(deltas[idx])
+    c = (x - x.mean()) / float(np.sum((x - x.mean()) ** 2))
     tiny = float(np.finfo(float).tiny)
-    fits = [[loglog_fit(deltas, gap[i, j], floor=tiny) for j in range(n_lam)] for i in range(n_inst)]
-    out = Thm1Fits([], [], [], [])
-    for j in range(n_lam):
-        worst = fits[int(np.argmin([fits[i][j].slope for i in range(n_inst)]))][j]
-        out.slope.append(worst.slope)
-        out.slope_se.append(worst.slope_se)
-        out.C_fit.append(worst.prefactor)
-        out.C_fit_relerr.append(worst.intercept_se)
-    return out
+    n_inst, n_lam = gap.shape[:2]
+    slope, se, shift = np.zeros((n_inst, n_lam)), np.zeros((n_inst, n_lam)), np.zeros((n_inst, n_lam))
+    for i in range(n_inst):
+        for j in range(n_lam):
+            g, sl = gap[i, j, idx], slack[i, j, idx]
+            # least squares written out (scipy's linregress gives no standard error for an exact fit)
+            y = np.log(np.maximum(g, tiny))
+            slope[i, j] = float(np.dot(c, y))
+            resid = y - y.mean() - slope[i, j] * (x - x.mean())
+            se[i, j] = math.sqrt(float(np.dot(resid, resid)) / (fit_last - 2) / float(np.sum((x - x.mean()) ** 2)))
+            with np.errstate(over="ignore", divide="ignore"):  # a vanishing gap: eps = inf, handled
+                eps = np.divide(sl, g, out=np.full_like(g, np.inf), where=g > 0)
+            # a relative error eps < 1 of the gap moves ln(gap) by at most -ln(1 - eps); past 1/2
+            # the end points do not resolve the gap at all
+            shift[i, j] = (float(np.sum(np.abs(c) * -np.log1p(-eps))) if np.all(eps < 0.5)
+                           else float("inf"))
+    tq = float(st.t.ppf(0.5 + float(level) / 2, fit_last - 2))
+    C_limit = gap[:, :, idx[-1]] / deltas[idx[-1]]
+    return Thm1LimitFits([float(d) for d in deltas[idx]], slope, se, tq, shift, tq * se + shift, C_limit)
 
 
 def thm1_base_limit(common: dict, seeds, delta: float, base_runs: dict) -> tuple[list, list]:
-    """Where the base flow ends for the smallest start (digest §2.2 steps 4-5).
+    """Where the base flow ends for the smallest start (steps 4-5 of the reconstructed proof).
 
     As :math:`\\delta \\to 0` the base limit approaches the minimum-norm interpolator
     :math:`YX^+`, and its second layer becomes balanced, :math:`\\|W_2^b(\\infty)\\|_2 \\to
@@ -274,7 +335,7 @@ def thm1_base_limit(common: dict, seeds, delta: float, base_runs: dict) -> tuple
 # ----------------------------------------------------------------------------------------------
 # Theorem 2
 # ----------------------------------------------------------------------------------------------
-#: Negative controls of digest §3.2: each breaks one assumption of Theorem 2.
+#: Negative controls: each breaks one assumption of Theorem 2.
 THM2_CONTROLS = ("teacher not interpolating", "m below rank(W*)", "duplicated samples", "ReLU student")
 
 

@@ -1,4 +1,7 @@
-"""Closed forms for two-layer linear students (Hong et al. 2021, Sec. 3.1; digest §2.2-2.4, §3).
+"""Closed forms for two-layer linear students (Hong et al. 2021, Sec. 3.1).
+
+The limit identity, the test-error formulas and the mode trajectory are derived for this toolkit
+(the paper's proofs are in its supplement, which was not available); each docstring shows the algebra.
 
 Conventions (as in :mod:`theorycheck.nets`): samples are **rows**. The student's noisy inputs are
 ``X_eps`` of shape (N, d_x) -- the paper's :math:`X_\\epsilon` is ``X_eps.T`` (samples as columns) --
@@ -37,6 +40,31 @@ def _check_pair(X_eps, Y):
     if Y.shape[0] != X_eps.shape[0]:
         raise InputError("Y", f"must have {X_eps.shape[0]} rows (one per sample of X_eps), got {Y.shape[0]}")
     return X_eps, Y
+
+
+def _check_student_problem(weights0, X_eps, Y, teacher_hidden=None):
+    """Validate a 2-layer student problem at the public boundary: finite, non-empty float64 arrays
+    ``W_1`` (m, d_x), ``W_2`` (d_y, m), ``X_eps`` (N, d_x), ``Y`` (N, d_y) and ``T`` (N, m) or None.
+    Returns ``(W1, W2, X_eps, Y, T)`` as fresh float64 arrays; raises :class:`InputError` naming the
+    argument otherwise."""
+    if isinstance(weights0, (str, bytes)) or len(weights0) != 2:
+        raise InputError("weights0", "must be (W_1, W_2)")
+    W1, W2 = (np.array(_as_matrix(n, w), dtype=np.float64) for n, w in zip(("W_1", "W_2"), weights0))
+    if W2.shape[1] != W1.shape[0]:
+        raise InputError("weights0", f"must be (W_1, W_2) of shapes (m, d_x), (d_y, m); got {W1.shape}, "
+                                     f"{W2.shape}")
+    X_eps, Y = _check_pair(X_eps, Y)
+    if X_eps.shape[1] != W1.shape[1]:
+        raise InputError("X_eps", f"must have d_x = {W1.shape[1]} columns (those of W_1), got {X_eps.shape}")
+    if Y.shape[1] != W2.shape[0]:
+        raise InputError("Y", f"must have d_y = {W2.shape[0]} columns (the rows of W_2), got {Y.shape}")
+    T = None
+    if teacher_hidden is not None:
+        T = _as_matrix("teacher_hidden", teacher_hidden)
+        if T.shape != (X_eps.shape[0], W1.shape[0]):
+            raise InputError("teacher_hidden", f"must have shape (N, m) = ({X_eps.shape[0]}, {W1.shape[0]}), "
+                                               f"got {T.shape}")
+    return W1, W2, X_eps, Y, T
 
 
 def gram_condition(X_eps) -> float:
@@ -99,7 +127,7 @@ def ols_end_to_end(X_eps, Y) -> np.ndarray:
 
 
 def min_norm_interpolator(X_eps, Y) -> np.ndarray:
-    """The minimum-norm interpolator :math:`Y X_\\epsilon^{+}` of the N_s < d_x regime (digest §2.2).
+    """The minimum-norm interpolator :math:`Y X_\\epsilon^{+}` of the N_s < d_x regime.
 
     Paper form: :math:`X_\\epsilon^{+} = (X_\\epsilon^T X_\\epsilon)^{-1} X_\\epsilon^T`, the N x N
     Gram matrix being ``X_eps @ X_eps.T`` here, so ``W = Y.T @ inv(X_eps @ X_eps.T) @ X_eps``.
@@ -121,7 +149,7 @@ def min_norm_interpolator(X_eps, Y) -> np.ndarray:
 
 
 def row_space_projector(X_eps) -> np.ndarray:
-    """Orthogonal projector :math:`\\Pi` onto the span of the samples (digest §2.2).
+    """Orthogonal projector :math:`\\Pi` onto the span of the samples.
 
     Paper form: :math:`\\Pi = X_\\epsilon (X_\\epsilon^T X_\\epsilon)^{-1} X_\\epsilon^T`, the projector
     onto :math:`\\mathrm{col}(X_\\epsilon)`; in rows convention the span of the rows of ``X_eps``.
@@ -144,7 +172,7 @@ def row_space_projector(X_eps) -> np.ndarray:
 
 
 def limit_identity(X_eps, Y, W2_inf, W1_0) -> np.ndarray:
-    """Right-hand side of the exact limit identity of gradient flow (digest §2.2 step 3):
+    """Right-hand side of the exact limit identity of gradient flow (step 3 of the reconstructed proof of Theorem 1):
 
     .. math:: \\mathbf W(\\infty) = Y X_\\epsilon^{+} + W_2(\\infty)\\, W_1(0)\\,(I - \\Pi).
 
@@ -174,7 +202,7 @@ def limit_identity(X_eps, Y, W2_inf, W1_0) -> np.ndarray:
 
 
 def linear_test_error(W, B, sigma: float) -> float:
-    """Exact test loss, Eq. (3), of a linear student on a linear target (digest §2.4).
+    """Exact test loss, Eq. (3), of a linear student on a linear target.
 
     For :math:`x \\sim N(0, I_{d})`, :math:`\\epsilon \\sim N(0, \\sigma^2 I_d)` and :math:`y = Bx`:
 
@@ -200,7 +228,7 @@ def linear_test_error(W, B, sigma: float) -> float:
 
 
 def bayes_error_linear(B, sigma: float) -> float:
-    """Bayes-optimal test error for :math:`y = Bx` seen through :math:`x+\\epsilon` (digest §5):
+    """Bayes-optimal test error for :math:`y = Bx` seen through :math:`x+\\epsilon`:
     :math:`\\sigma^2 \\|B\\|_F^2 / (1+\\sigma^2)`, attained by :math:`W = B/(1+\\sigma^2)`.
 
     Parameters
@@ -218,7 +246,7 @@ def bayes_error_linear(B, sigma: float) -> float:
 
 
 def expected_error_min_norm(N: int, d: int, beta_sq: float, sigma: float) -> float:
-    """Expected test error of the minimum-norm interpolator, N < d - 1 (digest §2.4):
+    """Expected test error of the minimum-norm interpolator, N < d - 1:
 
     .. math:: \\mathbb E\\,\\mathcal E = \\frac{\\|\\beta\\|^2}{c}\\Big(1-\\frac Nd\\Big)
               + v\\Big(1 + \\frac{N}{d-N-1}\\Big),\\quad c = 1+\\sigma^2,\\ v = \\sigma^2\\|\\beta\\|^2/c.
@@ -244,7 +272,7 @@ def expected_error_min_norm(N: int, d: int, beta_sq: float, sigma: float) -> flo
 
 
 def expected_error_ols(N: int, d: int, beta_sq: float, sigma: float) -> float:
-    """Expected test error of least squares :math:`W^\\star` (Theorem 2's limit), N > d + 1 (digest §2.4):
+    """Expected test error of least squares :math:`W^\\star` (Theorem 2's limit), N > d + 1:
     :math:`v\\,(1 + d/(N-d-1))`, :math:`v = \\sigma^2\\|\\beta\\|^2/(1+\\sigma^2)`.
 
     Parameters
@@ -267,7 +295,7 @@ def expected_error_ols(N: int, d: int, beta_sq: float, sigma: float) -> float:
 
 
 def balanced_mode_trajectory(t, s: float, u0: float):
-    """Mode strength of gradient flow on the base loss (1) for whitened, aligned data (digest §2.3).
+    """Mode strength of gradient flow on the base loss (1) for whitened, aligned data.
 
     With :math:`X_\\epsilon^T X_\\epsilon = I` (paper orientation), :math:`Y X_\\epsilon^T = USV^T` and an
     aligned, balanced start :math:`W_1(0) = \\sqrt{u_0} R V^T`, :math:`W_2(0) = \\sqrt{u_0} U R^T`,

@@ -22,7 +22,7 @@ N_s=4, d_x=5, m=6, lam=10, a teacher whose features have singular values down to
 evaluations (0.3 s); over 400 random instances of the property test BDF never took over 3 s. All of
 these update the state by linear combinations of values of the right-hand side (and of the
 Jacobian, whose range lies in the same subspace), so linear invariants of the flow such as
-:math:`W_1(t)(I-\\Pi)` (digest §2.2 step 1) are preserved up to round-off.
+:math:`W_1(t)(I-\\Pi)` (step 1 of the reconstructed proof of Theorem 1) are preserved up to round-off.
 
 Tolerances: the integration error must be far below the quantity measured by Theorem 1, the gap
 :math:`\\approx C\\delta` between two end-to-end matrices of size O(1). With ``rtol = 1e-10`` and
@@ -56,6 +56,7 @@ from scipy.integrate import solve_ivp
 
 from ... import nets
 from ...errors import InputError, check_choice, check_int, check_real
+from .closed_forms import _check_student_problem
 
 __all__ = ["ODE_METHODS", "FlowResult", "gradient_flow"]
 
@@ -153,14 +154,9 @@ def gradient_flow(weights0, X_eps, Y, teacher_hidden=None, lam: float = 0.0,
     growth = check_real("growth", growth, low=1.0, low_open=True)
     t_max = check_real("t_max", t_max, low=t_first)
     max_nfev = check_int("max_nfev", max_nfev, low=1)
-    W1, W2 = (np.array(w, dtype=np.float64) for w in weights0)
-    if W1.ndim != 2 or W2.ndim != 2 or W2.shape[1] != W1.shape[0]:
-        raise InputError("weights0", f"must be (W_1, W_2) of shapes (m, d_x), (d_y, m); "
-                                     f"got {W1.shape}, {W2.shape}")
+    W1, W2, X_eps, Y, T = _check_student_problem(weights0, X_eps, Y, teacher_hidden)
     shapes, split = (W1.shape, W2.shape), W1.size
-    hidden = None if teacher_hidden is None else [np.asarray(teacher_hidden, dtype=np.float64)]
-    X_eps = np.asarray(X_eps, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64)
+    hidden = None if T is None else [T]
     record = np.array(sorted(record_times), dtype=float) if record_times is not None else np.array([])
     if record.size and (record[0] < 0 or not np.all(np.isfinite(record))):
         raise InputError("record_times", "must be finite and >= 0")

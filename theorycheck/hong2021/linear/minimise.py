@@ -39,6 +39,7 @@ import scipy.optimize
 
 from ... import nets
 from ...errors import InputError, check_int, check_real
+from .closed_forms import _as_matrix, _check_pair, _check_student_problem
 
 __all__ = ["MinimiseResult", "minimise_lbfgs", "end_to_end_certificate"]
 
@@ -87,6 +88,10 @@ def end_to_end_certificate(W, X_eps, Y) -> float:
     -------
     float, ``inf`` if ``X_eps`` has rank < d_x
     """
+    X_eps, Y = _check_pair(X_eps, Y)
+    W = _as_matrix("W", W)
+    if W.shape != (Y.shape[1], X_eps.shape[1]):
+        raise InputError("W", f"must have shape (d_y, d_x) = ({Y.shape[1]}, {X_eps.shape[1]}), got {W.shape}")
     s = np.linalg.svd(X_eps, compute_uv=False)
     if len(s) < X_eps.shape[1] or s[-1] <= s[0] * max(X_eps.shape) * np.finfo(float).eps:
         return float("inf")
@@ -199,12 +204,10 @@ def minimise_lbfgs(weights0, X_eps, Y, teacher_hidden=None, lam: float = 0.0,
     maxiter = check_int("maxiter", maxiter, low=1)
     maxcor = check_int("maxcor", maxcor, low=1)
     newton_steps = check_int("newton_steps", newton_steps, low=0)
-    W1, W2 = (np.array(w, dtype=np.float64) for w in weights0)
+    W1, W2, X_eps, Y, T = _check_student_problem(weights0, X_eps, Y, teacher_hidden)
     shapes = (W1.shape, W2.shape)
     split = W1.size
-    hidden = None if teacher_hidden is None else [np.asarray(teacher_hidden, dtype=np.float64)]
-    X_eps = np.asarray(X_eps, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64)
+    hidden = None if T is None else [T]
 
     def unpack(theta):
         return [theta[:split].reshape(shapes[0]), theta[split:].reshape(shapes[1])]

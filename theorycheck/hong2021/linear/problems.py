@@ -17,6 +17,7 @@ import numpy as np
 
 from ... import nets
 from ...errors import InputError, check_choice, check_int, check_real
+from .closed_forms import _as_matrix
 
 __all__ = ["TEACHER_ACTIVATIONS", "teacher_features", "interpolating_second_layer", "Instance",
            "thm1_instance", "thm2_instance", "scaled_init"]
@@ -39,7 +40,10 @@ def teacher_features(W1_t, X, activation: str = "identity") -> np.ndarray:
     ndarray of shape (N, m)
     """
     act = TEACHER_ACTIVATIONS[check_choice("teacher_activation", activation, TEACHER_ACTIVATIONS)]
-    W1_t = np.asarray(W1_t, dtype=np.float64)
+    W1_t = _as_matrix("W1_t", W1_t)
+    X = _as_matrix("X", X)
+    if X.shape[1] != W1_t.shape[1]:
+        raise InputError("X", f"must have d_x = {W1_t.shape[1]} columns (those of W1_t), got {X.shape}")
     # nets.forward with a dummy 1-output head gives the first pre-activation X @ W1_t.T
     pre = nets.forward([W1_t, np.zeros((1, W1_t.shape[0]))], X, "identity").pre[0]
     return act(pre)
@@ -58,8 +62,10 @@ def interpolating_second_layer(T, Y) -> tuple[np.ndarray, float]:
     W2_t : ndarray of shape (d_y, m)
     residual : float, :math:`\\|T \\widetilde W_2^T - Y\\|_F / \\|Y\\|_F` (round-off size when rank(T) = N)
     """
-    T = np.asarray(T, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64)
+    T = _as_matrix("T", T)
+    Y = _as_matrix("Y", Y)
+    if Y.shape[0] != T.shape[0]:
+        raise InputError("Y", f"must have {T.shape[0]} rows (one per row of T), got {Y.shape}")
     if T.shape[1] < T.shape[0]:
         raise InputError("m", f"must be >= N_s={T.shape[0]} for a teacher that interpolates arbitrary "
                               f"targets, got m={T.shape[1]}")
@@ -102,6 +108,14 @@ class Instance:
     B: np.ndarray | None = None
 
 
+def _check_rng(rng) -> np.random.Generator:
+    """``rng`` must be a :class:`numpy.random.Generator` (randomness is always explicit)."""
+    if not isinstance(rng, np.random.Generator):
+        raise InputError("rng", f"must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)), "
+                                f"got {type(rng).__name__}")
+    return rng
+
+
 def _gaussian(N, d, sigma, rng):
     X = rng.standard_normal((N, d))
     return X, X + sigma * rng.standard_normal((N, d))
@@ -141,6 +155,7 @@ def thm1_instance(N: int, d: int, m: int, d_y: int, sigma: float, rng: np.random
     m = check_int("m", m, low=N)
     d_y = check_int("d_y", d_y, low=1)
     sigma = check_real("sigma", sigma, low=0.0)
+    rng = _check_rng(rng)
     X, X_eps = _gaussian(N, d, sigma, rng)
     B = rng.standard_normal((d_y, d)) / np.sqrt(d)
     Y = X @ B.T
@@ -192,6 +207,7 @@ def thm2_instance(N: int, d: int, m: int, d_y: int, sigma: float, rng: np.random
     d_y = check_int("d_y", d_y, low=1)
     sigma = check_real("sigma", sigma, low=0.0)
     label_noise = check_real("label_noise", label_noise, low=0.0)
+    rng = _check_rng(rng)
     W1_t, W2_t = nets.xavier_normal([d, m, d_y], rng)
     if duplicate_to is None:
         X, X_eps = _gaussian(N, d, sigma, rng)
@@ -229,4 +245,8 @@ def scaled_init(sizes, delta: float, rng: np.random.Generator) -> list[np.ndarra
     list of ndarray, shapes (m, d_x) and (d_y, m)
     """
     delta = check_real("delta", delta, low=0.0, low_open=True)
+    rng = _check_rng(rng)
+    if isinstance(sizes, (str, bytes)) or len(sizes) != 3:
+        raise InputError("sizes", f"must be (d_x, m, d_y), got {sizes!r}")
+    sizes = [check_int("sizes", v, low=1) for v in sizes]
     return [delta * W / np.linalg.norm(W) for W in nets.xavier_normal(sizes, rng)]
