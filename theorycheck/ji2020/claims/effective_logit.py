@@ -16,20 +16,20 @@ __all__ = ["BASE", "CRITERIA", "CLAIM", "validate", "estimate", "measure", "verd
 BASE = {"z_max": 8.0, "n_grid": 2001, "Ts": [1.0, 2.0, 5.0], "rhos": [0.1, 0.5, 0.9, 0.99, 1.0],
         "fd_eps": 1e-6, "rho_tail": [1e-2, 1e-4, 1e-6, 1e-8]}
 
-#: Largest |z_t| / T on the grid. Beyond it sigma'(z_t / T) < 1.2e-7, so the root is fixed by F only
+#: Largest abs(z_t) / T on the grid. Beyond it sigma'(z_t / T) < 1.2e-7, so the root is fixed by F only
 #: to |F| / F' and a finite difference at step 1e-6 can no longer resolve the derivative to 1e-3.
 Z_OVER_T_MAX = 16.0
 
 #: Tolerances of the verdict, each derived from the computation (this claim is deterministic):
 #:
-#: - ``residual_tol``: the solver stops when its Newton step is below 1e-14 (1 + |z|); relative to the
+#: - ``residual_tol``: the solver stops when its Newton step is below 1e-14 (1 + abs(z)); relative to the
 #:   size of F's terms (rho / T + 1 - rho) the residual is then below F' / (rho/T + 1 - rho) x 1e-14 x
-#:   (1 + |z|) <= max(1, 1/T) / 4 x 1e-14 x 51 < 1e-10 for T >= 0.01 and |z| <= 50.
+#:   (1 + abs(z)) <= max(1, 1/T) / 4 x 1e-14 x 51 < 1e-10 for T >= 0.01 and abs(z) <= 50.
 #: - ``rho1_tol``, ``no_jump_tol``: rho = 1 gives z_t exactly up to the solver's step tolerance.
 #: - ``closed_form_tol``, ``jump_table_tol``: two independent computations of the same number, each to
 #:   a relative step of 1e-14 (Brent: 4 machine epsilons), agree far inside 1e-8.
 #: - ``fd_tol``: the Richardson-extrapolated one-sided difference 2 D(h) - D(2h), with a step of
-#:   relative size ``fd_eps`` = 1e-6 on the scale on which z_eff varies (T in z_t; (1 + |z|) / |dz/drho|,
+#:   relative size ``fd_eps`` = 1e-6 on the scale on which z_eff varies (T in z_t; (1 + abs(z)) / abs(dz/drho),
 #:   at most 1, in rho), has truncation of order 1e-12 and round-off of order 3 x 2e-14 / 1e-6 = 6e-8,
 #:   up to 10 times more where steps are grouped by decade: 1e-5 leaves room for both.
 #: - ``rho1_formula_tol``: the closed form at rho = 1 and the implicit derivative are the same

@@ -40,7 +40,7 @@ BASE = {"d": 5, "n_centres": 40, "c_std": 3.0, "n_teacher": 25, "n": 200, "T": 2
 #:   verdict is inconclusive, not a failure.
 #: - ``fd_tol``: agreement of the analytic derivative with its finite difference, relative to the size
 #:   of the two terms whose difference it is (a Richardson-extrapolated difference at step 1e-6 has
-#:   truncation of order 1e-12 and round-off of order 1e-10 / (|t1| + |t2|); 1e-3 leaves room for
+#:   truncation of order 1e-12 and round-off of order 1e-10 / (abs(t1) + abs(t2)); 1e-3 leaves room for
 #:   both).
 #: - ``rounding_n_eps``: the perfect teacher's derivative is zero and its alignment maximal at
 #:   :math:`\\rho=1` in exact arithmetic; both are computed from dot products of length n, so they hold

@@ -32,7 +32,7 @@ BASE = {"d": 10, "n": 40, "n_test": 500, "n_centres": 20, "c_std": 2.0, "rho": 1
 #:   exceed it by at most 2x at every (seed, width) (a wrong analytic constant makes the ratio grow like
 #:   sqrt(m)).
 #: - ``limit_tol``: kernel gradient descent run until its gradient norm is at most 1e-12 sits within
-#:   n |g| / min F' (about 1e-8 here) of its fixed point, kernel regression on z_eff; 1e-4 tells a wrong
+#:   n abs(g) / min F' (about 1e-8 here) of its fixed point, kernel regression on z_eff; 1e-4 tells a wrong
 #:   limit (an O(1) gap) from round-off.
 #: - ``f0_tol``: the antisymmetric pairs cancel f(x; w0) up to rounding of a sum of m terms of size
 #:   1/sqrt(m), far below 1e-12.
