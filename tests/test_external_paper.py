@@ -96,7 +96,7 @@ def test_an_external_paper_is_listed_checked_drawn_reported_and_recomputed_after
     assert "toypaper.mean" in listed.stdout and "hong2021.thm1" in listed.stdout
 
     first = _run(toy_site, *tc, "check", "toypaper.mean", "--out", str(out), "--no-progress", cwd=tmp_path)
-    assert first.returncode in (0, 1), first.stderr  # a verdict, whichever it is
+    assert first.returncode in (0, 1, 4), first.stderr  # a verdict, whichever it is
     assert "computed 4 cells" in first.stdout
     again = _run(toy_site, *tc, "check", "toypaper.mean", "--out", str(out), "--no-progress", cwd=tmp_path)
     assert "reused 4 cells" in again.stdout

@@ -37,7 +37,7 @@ def test_serial_processes_and_dask_cli_give_identical_results(tmp_path):
     # the Dask run goes through the command line, as a user would start it
     code = cli.main(["check", "hong2021.table2", "--scheduler", "local", "--jobs", "2", "--no-progress",
                      "--out", str(tmp_path / "dask"), *_argv(TINY_TABLE2)])
-    assert code in (0, 1)  # a tiny run may fail the claim; it must not crash
+    assert code in (0, 1, 4)  # a tiny run decides whichever way; it must not crash
     dask = Result.from_json((tmp_path / "dask" / "hong2021.table2.json").read_text())
     serial = run_claim("hong2021.table2", "smoke", out=tmp_path / "serial", params=TINY_TABLE2)
     procs = run_claim("hong2021.table2", "smoke", out=tmp_path / "procs", jobs=2, params=TINY_TABLE2)
@@ -96,7 +96,7 @@ def test_claim_interrupted_mid_sweep_resumes_from_the_cli(tmp_path, monkeypatch,
     n_saved = len(list((tmp_path / "run" / "cells" / "hong2021.fig3").glob("*.json")))
     assert 0 < n_saved < 4 + 12  # some cells finished, not all
     monkeypatch.setattr(mlp, "train_classifier", real)
-    assert cli.main(argv) in (0, 1)
+    assert cli.main(argv) in (0, 1, 4)
     resumed = Result.from_json((tmp_path / "run" / "hong2021.fig3.json").read_text())
     assert _counts(resumed.cells) == {"run": 16 - n_saved, "reused": n_saved, "recomputed": 0}
     assert resumed.metrics == reference.metrics

@@ -297,7 +297,7 @@ def _dispatch(args) -> int:
     if args.command == "run":
         failed, unsure = _check(args, [])
         from .report import write_report
-        path = write_report(_out(args))
+        path = write_report(_out(args), scale=args.scale)
         print(f"figures and report written: {path}")
         if failed:
             print(f"{len(failed)} claim(s) failed: {', '.join(failed)} (see the report; "
@@ -313,7 +313,7 @@ def _dispatch(args) -> int:
         out = _out(args)
         if not out.is_dir():
             raise InputError("--out", f"{out} has no saved results; run `theorycheck check --scale {args.scale}` first")
-        print(write_report(out))
+        print(write_report(out, scale=args.scale))
         return 0
     if args.command == "bench":
         from .benchmarks import get_benchmark, list_benchmarks
