@@ -329,3 +329,23 @@ def test_atomic_writes_leave_no_partial_file_when_interrupted(tmp_path):
     assert list(tmp_path.iterdir()) == []
     atomic_write_bytes(target, b"{}")
     assert target.read_bytes() == b"{}"
+
+
+def test_the_report_decides_a_hand_edited_verdict_again_from_its_numbers(toy, tmp_path, capsys):
+    import dataclasses
+    out = tmp_path / "out"
+    failing = dataclasses.replace(TOY, verdict=lambda m, p, c: Verdict.from_criteria(low=(m["mean"] < -1e9, "mean")))
+    registry._CLAIMS[TOY.id] = failing
+    try:
+        run_claim(TOY.id, out=out)
+        path = out / f"{TOY.id}.json"
+        data = json.loads(path.read_text())
+        assert data["verdict"] == "FAIL"
+        path.write_text(json.dumps(dict(data, verdict="PASS")))  # flipped by hand
+        assert cli.main(["report", "--out", str(out)]) == 0
+        err = capsys.readouterr().err
+        assert "the file says PASS, its saved numbers give FAIL" in err
+        page = (out / "report.html").read_text()
+        assert "the file says PASS" in page
+    finally:
+        registry._CLAIMS[TOY.id] = TOY

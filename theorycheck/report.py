@@ -417,7 +417,7 @@ def render_report(out, *, scale: str | None = None, docs_url: str | None = None,
     Raises :class:`~theorycheck.errors.InputError` when ``out`` holds no readable result.
     """
     import jinja2
-    from .runner import load_result
+    from .runner import load_result, recheck
     from .version import __version__
 
     out = Path(out)
@@ -440,6 +440,17 @@ def render_report(out, *, scale: str | None = None, docs_url: str | None = None,
             results[cid] = load_result(cid, out)
         except InputError as exc:
             _warn(f"{store.result_path(cid)} skipped: {exc}")
+            continue
+        mismatch = recheck(results[cid])
+        if mismatch:  # a hand-edited or stale file: the page shows what the numbers give
+            _warn(f"{store.result_path(cid)}: {mismatch}; the report shows the verdict its numbers give")
+            again = get_claim(cid).verdict(dict(results[cid].metrics), dict(results[cid].params),
+                                           dict(results[cid].criteria_values)) if "give" in mismatch else None
+            if again is not None:
+                results[cid] = results[cid].replace(
+                    verdict=again.status,
+                    criteria={k: {"status": c.status, "detail": c.text, "paper": c.paper}
+                              for k, c in again.criteria.items()})
     if not results:
         raise InputError("--out", f"{out} has no saved results; run `{_hint(out, scale)}` first")
 
