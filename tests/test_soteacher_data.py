@@ -1,5 +1,6 @@
 """The mixed-feature data model, its augmentations, the Bayes references and the invariant-extractor
-minimisers of SoTeacher (digest notes/soteacher.md §1.2 and §2.2)."""
+minimisers of SoTeacher (the toolkit's reconstruction of the paper's Def. 3.1 and Lemmas 3.3-3.5), and the
+checks at their public boundary."""
 
 import numpy as np
 import pytest
@@ -7,8 +8,8 @@ from hypothesis import given, strategies as st
 
 from theorycheck.errors import InputError
 from theorycheck.soteacher import mixed_features as mf
-from theorycheck.soteacher.invariant import (chebyshev_radius, feature_label_frequencies, mixture_mle,
-                                             t1_variance)
+from theorycheck.soteacher.invariant import (chebyshev_radius, feature_label_frequencies, mixture_gradient,
+                                             mixture_mle, optimality_gap, t1_variance)
 from theorycheck.soteacher.training import TrainConfig, train_patchnet
 from theorycheck.soteacher import patchnet
 
@@ -90,7 +91,8 @@ def test_memoriser_error_closed_form_matches_monte_carlo():
     w = _world(15, m=4)
     data = mf.sample(w, 50000, np.random.default_rng(16))
     per = 2 * (1 - data.pstar[np.arange(len(data)), data.y])
-    assert abs(mf.memoriser_error(data.pstar, data.y) - mf.memoriser_error_expected(w)) < 5 * per.std() / np.sqrt(len(per))
+    assert abs(mf.memoriser_error(data.pstar, data.y) - mf.memoriser_error_expected(w)) < \
+        5 * per.std() / np.sqrt(len(per))
 
 
 def test_invalid_inputs_are_refused():
@@ -105,7 +107,7 @@ def test_invalid_inputs_are_refused():
         chebyshev_radius(w.label_laws, np.ones(w.s), 0.0)
 
 
-# -- invariant extractor (T1 / T1') ---------------------------------------------------------------
+# -- invariant extractor (Lemmas 3.3-3.5) ---------------------------------------------------------------
 def test_feature_label_frequencies_toy():
     z = np.array([0, 0, 0, 1, 1])
     y = np.array([2, 2, 0, 1, 1])
@@ -177,3 +179,85 @@ def test_chebyshev_radius_covers_at_least_one_minus_delta():
         hits += err <= chebyshev_radius(w.label_laws, counts, delta)
     # the bound promises >= 1 - delta; allow 4 binomial SE below it
     assert hits / R >= 1 - delta - 4 * np.sqrt(delta * (1 - delta) / R)
+
+
+# -- certificate of optimality ---------------------------------------------------------------------
+@given(seed=st.integers(0, 2 ** 32 - 1), s=st.integers(2, 6), K=st.integers(2, 5))
+def test_label_frequencies_have_zero_optimality_gap_for_one_patch(seed, s, K):
+    """Lemma 3.3 for m = 1: every observed entry of the gradient at the frequencies is n_z / N, so the
+    Frank-Wolfe gap vanishes up to round-off."""
+    rng = np.random.default_rng(seed)
+    Z = rng.integers(0, s, (50, 1))
+    y = rng.integers(0, K, 50)
+    freq, counts = feature_label_frequencies(Z[:, 0], y, s, K)
+    q = np.where(counts[:, None] > 0, freq, 1.0 / K)
+    assert optimality_gap(q, Z, y, s, K) <= 64 * np.finfo(float).eps
+    g = mixture_gradient(q, Z, y, s, K)
+    np.testing.assert_allclose(g[freq > 0], np.repeat(counts / 50, K).reshape(s, K)[freq > 0], rtol=1e-12)
+
+
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_optimality_gap_bounds_the_distance_to_the_maximum(seed):
+    """Concavity: for any feasible q, max loglik - loglik(q) <= gap(q); EM's value is at most the maximum,
+    so it obeys the same bound. EM itself is certified within its requested gap."""
+    rng = np.random.default_rng(seed)
+    s, K, m = 4, 3, 3
+    Z = rng.integers(0, s, (80, m))
+    y = rng.integers(0, K, 80)
+    q_star, best, _, converged = mixture_mle(Z, y, s, K, tol=0.0, gap_tol=1e-7, max_iter=50000)
+    assert converged and optimality_gap(q_star, Z, y, s, K) <= 1e-7
+    for _ in range(10):
+        q = rng.dirichlet(np.ones(K), size=s)
+        ll = float(np.mean(np.log(q[Z, y[:, None]].mean(axis=1))))
+        assert best - ll <= optimality_gap(q, Z, y, s, K) + 1e-12
+
+
+def test_mixture_mle_gradient_matches_finite_differences():
+    rng = np.random.default_rng(5)
+    s, K, m = 3, 3, 2
+    Z = rng.integers(0, s, (40, m))
+    y = rng.integers(0, K, 40)
+    q = rng.dirichlet(np.ones(K), size=s)
+    g = mixture_gradient(q, Z, y, s, K)
+
+    def ll(q):
+        return float(np.mean(np.log(q[Z, y[:, None]].mean(axis=1))))
+    h = 1e-6
+    for z, k in [(0, 0), (1, 2), (2, 1)]:
+        e = np.zeros_like(q)
+        e[z, k] = h
+        assert (ll(q + e) - ll(q - e)) / (2 * h) == pytest.approx(g[z, k], rel=1e-6)
+
+
+# -- public boundary: named errors, never NaN --------------------------------------------------------
+NAN_PSTAR = np.array([[0.5, np.nan], [0.5, 0.5]])
+
+
+@pytest.mark.parametrize("call, needle", [
+    (lambda: mf.l1_error(NAN_PSTAR, np.full((2, 2), 0.5)), "pred"),
+    (lambda: mf.l1_error(np.full((2, 2), 0.5), np.full((3, 2), 0.5)), "pred"),
+    (lambda: mf.l1_error(np.zeros((0, 2)), np.zeros((0, 2))), "pstar"),
+    (lambda: mf.expected_accuracy(np.full((2, 2), 0.5), NAN_PSTAR), "pstar"),
+    (lambda: mf.expected_cross_entropy(-np.ones((2, 2)), np.full((2, 2), 0.5)), "pred"),
+    (lambda: mf.memoriser_error(np.full((2, 2), 0.5), [0, 2]), "y"),
+    (lambda: mf.memoriser_error(NAN_PSTAR, [0, 1]), "pstar"),
+    (lambda: mf.onehot_features(np.array([[0.5]]), 3), "Z"),
+    (lambda: mf.true_label_distribution(_world(0), np.full((2, 3), -1)), "Z"),
+    (lambda: mf.bayes_posterior(_world(0), np.full((1, 3, 5), np.nan)), "X"),
+    (lambda: mf.augment(_world(0), np.full((1, 3, 5), np.inf), "resample", np.random.default_rng(0)), "X"),
+    (lambda: feature_label_frequencies([0, 1], [0, 5], 2, 3), "y"),
+    (lambda: feature_label_frequencies([], [], 2, 3), "z"),
+    (lambda: feature_label_frequencies([0, 1.5], [0, 1], 2, 3), "z"),
+    (lambda: t1_variance(np.array([[0.5, np.nan]])), "label_laws"),
+    (lambda: t1_variance(np.array([[0.5, 0.6]])), "label_laws"),
+    (lambda: chebyshev_radius(np.full((2, 2), 0.5), [1.0, np.nan], 0.1), "counts"),
+    (lambda: chebyshev_radius(np.full((2, 2), 0.5), [1.0, 2.0, 3.0], 0.1), "counts"),
+    (lambda: mixture_mle(np.zeros((0, 2), dtype=int), np.zeros(0, dtype=int), 2, 2), "Z"),
+    (lambda: mixture_mle(np.zeros((3, 2), dtype=int), np.zeros(4, dtype=int), 2, 2), "y"),
+    (lambda: optimality_gap(np.full((2, 2), np.nan), np.zeros((3, 1), dtype=int), np.zeros(3, dtype=int), 2, 2), "q"),
+    (lambda: optimality_gap(np.array([[1.0, 0.0], [0.5, 0.5]]), np.zeros((3, 1), dtype=int), np.ones(3, dtype=int),
+                            2, 2), "q"),
+])
+def test_public_functions_name_the_bad_argument(call, needle):
+    with pytest.raises(InputError, match=needle):
+        call()

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
+from theorycheck.errors import InputError
+
 from theorycheck.soteacher import distill, mixed_features as mf, patchnet
 from theorycheck.soteacher.regularisers import (ConsistencyRegularizer, consistency_loss, cr_weight,
                                                 lip1_penalty, lipschitz_bound, spectral_penalty)
@@ -131,7 +133,7 @@ def test_consistency_loss_is_the_summed_squared_error_and_its_gradient():
     p, z = rng.random((4, 3)), rng.random((4, 3))
     value, grad = consistency_loss(p, z, 0.7)
     assert value == pytest.approx(0.7 * np.sum((p - z) ** 2) / 4)
-    (entries, fd), = _fd(lambda: consistency_loss(p, z, 0.7)[0], [p], rng)
+    (entries, fd), = _fd(lambda: consistency_loss(p, z, 0.7)[0], (p,), rng)
     np.testing.assert_allclose(fd, [grad[e] for e in entries], atol=1e-8)  # quadratic: FD exact to rounding
 
 
@@ -201,3 +203,28 @@ def test_full_soteacher_objective_gradient_matches_finite_differences(head, lip,
             assert top2[1] - top2[0] > 1e3 * H * W.shape[0]
     for (entries, fd), g in zip(_fd(f, params, rng), grads):
         np.testing.assert_allclose(fd, [g[e] for e in entries], atol=1e-7)
+
+
+# -- public boundary: named errors, never NaN --------------------------------------------------------
+@pytest.mark.parametrize("call, needle", [
+    (lambda: lip1_penalty([]), "weights"),
+    (lambda: lip1_penalty([np.array([[1.0, np.nan]])]), "weights"),
+    (lambda: lip1_penalty(np.ones((2, 2))), "weights"),
+    (lambda: spectral_penalty([np.ones(3)]), "weights"),
+    (lambda: spectral_penalty([np.ones((2, 2))], vectors=[]), "vectors"),
+    (lambda: lipschitz_bound([np.full((2, 2), np.inf)]), "weights"),
+    (lambda: consistency_loss(np.ones((2, 3)), np.ones((3, 3)), 1.0), "target"),
+    (lambda: consistency_loss(np.full((2, 3), np.nan), np.ones((2, 3)), 1.0), "probs"),
+    (lambda: consistency_loss(np.ones((2, 3)), np.ones((2, 3)), float("nan")), "weight"),
+    (lambda: cr_weight(-1, 10, 1.0, "linear"), "e"),
+    (lambda: distill.kd_loss_and_grad(np.full((2, 3), np.nan), [0, 1], None, 4.0, 1.0, 0.0), "student_logits"),
+    (lambda: distill.kd_loss_and_grad(np.zeros((2, 3)), [0, 3], None, 4.0, 1.0, 0.0), "labels"),
+    (lambda: distill.kd_loss_and_grad(np.zeros((2, 3)), [0, 1], None, 4.0, 0.5, 0.5), "teacher_logits"),
+    (lambda: distill.kd_loss_and_grad(np.zeros((2, 3)), [0, 1], np.zeros((2, 2)), 4.0, 0.5, 0.5), "teacher_logits"),
+    (lambda: distill.probs_to_logits([0.5, np.nan]), "p"),
+    (lambda: patchnet.predict_proba(patchnet.init_params([2, 3], np.random.default_rng(0)),
+                                    np.full((1, 1, 2), np.nan)), "X"),
+])
+def test_public_functions_name_the_bad_argument(call, needle):
+    with pytest.raises(InputError, match=needle):
+        call()

@@ -1,5 +1,5 @@
 """Knowledge-distillation students (Hinton et al. 2015) as the SoTeacher code trains them
-(RepDistiller's ``train_distill`` + ``DistillKL``; digest §3 [CODE]).
+(RepDistiller's ``train_distill`` + ``DistillKL``, exactly as in the official code).
 
 Student loss per batch :math:`B` (``helper/loops.py``; :math:`\\beta = 0` for plain KD):
 
@@ -8,7 +8,7 @@ Student loss per batch :math:`B` (``helper/loops.py``; :math:`\\beta = 0` for pl
 
 with student logits :math:`s`, teacher logits :math:`t` on the same (augmented) batch. ``run_student.sh``
 uses :math:`\\gamma = \\alpha = 0.5`, :math:`T = 4`; :math:`\\gamma = 0, \\alpha = 1, T = 1` is the clean
-"soft labels only" arm of digest §5 E4.
+"soft labels only" arm.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Callable
 import numpy as np
 
 from .. import nets
-from ..errors import check_real
+from ..errors import InputError, check_real
+from ._checks import finite_array, int_array, same_shape
 from . import patchnet
 
 __all__ = ["kd_loss_and_grad", "network_teacher", "oracle_teacher", "probs_to_logits", "tempered"]
@@ -48,6 +49,15 @@ def kd_loss_and_grad(student_logits, labels, teacher_logits, T: float, gamma: fl
     T = check_real("kd_T", T, low=0.0, low_open=True)
     gamma = check_real("kd_gamma", gamma, low=0.0)
     alpha = check_real("kd_alpha", alpha, low=0.0)
+    student_logits = finite_array("student_logits", student_logits, ndim=2)
+    labels = int_array("labels", labels, ndim=1, low=0, high=student_logits.shape[1])
+    if labels.shape != (len(student_logits),):
+        raise InputError("labels", f"must have shape ({len(student_logits)},), got {labels.shape}")
+    if alpha > 0:
+        if teacher_logits is None:
+            raise InputError("teacher_logits", "are required when kd_alpha > 0")
+        teacher_logits = finite_array("teacher_logits", teacher_logits, ndim=2)
+        same_shape("teacher_logits", teacher_logits, "student_logits", student_logits)
     loss, grad = 0.0, np.zeros_like(student_logits)
     if gamma > 0:
         ce, g = nets.softmax_cross_entropy(student_logits, labels)
@@ -64,6 +74,9 @@ def kd_loss_and_grad(student_logits, labels, teacher_logits, T: float, gamma: fl
 
 def probs_to_logits(p) -> np.ndarray:
     """Logits :math:`\\log p` of a probability vector (floored at the smallest normal float)."""
+    p = finite_array("p", p)
+    if np.any(p < 0):
+        raise InputError("p", "must hold probabilities (non-negative)")
     return np.log(np.maximum(p, np.finfo(np.float64).tiny))
 
 

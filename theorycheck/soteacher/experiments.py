@@ -23,8 +23,8 @@ import numpy as np
 
 from ..seeding import substream
 from . import distill, evaluation, mixed_features as mf, patchnet
-from .invariant import chebyshev_radius, feature_label_frequencies, mixture_mle, t1_variance
-from .training import TrainConfig, train_patchnet
+from .invariant import chebyshev_radius, feature_label_frequencies, mixture_mle, optimality_gap, t1_variance
+from .training import TrainConfig, train_patchnet, validation_nll
 
 __all__ = ["WORLD_KEYS", "DISTILL_BASE_ARMS", "make_data", "train_config", "distil_student", "teacher_cell",
            "checkpoint_cell", "invariant_cell", "chebyshev_cell", "quality_sign"]
@@ -93,7 +93,9 @@ def teacher_cell(cell: dict, rng: np.random.Generator) -> dict:
     -------
     dict: ``teacher`` metrics (see :func:`~theorycheck.soteacher.evaluation.network_metrics`),
     ``student`` metrics, ``teacher_es``/``student_es`` for the early-stopped checkpoint,
-    ``teacher_T<t>``/``student_T<t>`` for the tempered teachers, and ``best_epoch``.
+    ``teacher_T<t>``/``student_T<t>`` for the tempered teachers, ``best_epoch``, and ``val_nll`` (the final
+    teacher's cross-entropy on the validation labels, which the claims use to choose a hyperparameter
+    without looking at the test set or at :math:`p^*`).
     """
     w, train, val, test = make_data(cell["world"], cell["world_seed"])
     scfg = train_config(cell["student"]) if cell.get("student") else None
@@ -125,6 +127,7 @@ def teacher_cell(cell: dict, rng: np.random.Generator) -> dict:
         if scfg is not None:
             out[f"student_T{tau:g}"] = distil_student(scfg, w, train, test, teacher, cell["student_seed"])
     out["best_epoch"] = run.best_epoch
+    out["val_nll"] = validation_nll(run.params, val.X, val.y, tcfg.head)
     return out
 
 
@@ -135,40 +138,46 @@ def quality_sign(quality: str) -> float:
 
 
 def checkpoint_cell(cell: dict, rng: np.random.Generator) -> dict:
-    """Figure-1 analogue: one standard teacher, a student distilled from every ``every``-th epoch's
-    checkpoint (cell keys as :func:`teacher_cell` plus ``every``, ``quality`` and ``eval_seeds``).
+    """Figure-1 analogue: one standard teacher and a KD student from each of its checkpoints.
 
-    The checkpoint whose student is best is chosen with the students of ``student_seed``; the students
-    of that checkpoint and of the best-test-accuracy teacher are then trained again with each of
-    ``eval_seeds`` (metrics averaged) and compared, so that "the best student does not come from the best
-    teacher" is not an artefact of picking the maximum of noisy numbers.
+    Checkpoints: every ``every`` epochs, the last epoch before the first learning-rate decay (the
+    paper's early-stopped epoch 150 of 240) and the last epoch. The best teacher is the checkpoint with
+    the highest validation accuracy (expected over the label noise on the validation inputs; ties go
+    to the earlier checkpoint); neither choice looks at the test set or at a student. Every checkpoint
+    gets one student (seed ``student_seed``); the students of the pre-decay and best-teacher checkpoints
+    are trained again with each of ``eval_seeds`` and averaged with it.
+
+    Cell keys: as :func:`teacher_cell` plus ``every`` and ``eval_seeds``.
 
     Returns
     -------
-    dict: lists over checkpoints ``epoch``, ``teacher`` (metrics), ``student`` (metrics); ``best_teacher``
-    and ``best_student`` (checkpoint indices); ``eval_best_teacher``/``eval_best_student`` (metrics of
-    the re-trained students, averaged over ``eval_seeds``).
+    dict: lists over checkpoints ``epoch``, ``teacher`` (metrics plus ``val_acc``), ``student``
+    (metrics); ``pre_decay`` and ``best_teacher`` (checkpoint indices); ``eval`` (epoch -> averaged
+    student metrics of the two compared checkpoints).
     """
     w, train, val, test = make_data(cell["world"], cell["world_seed"])
     tcfg, scfg = train_config(cell["teacher"]), train_config(cell["student"])
-    run = train_patchnet(tcfg, w, train, substream(cell["train_seed"]), val=val, checkpoint_every=cell["every"])
+    pre = tcfg.last_epoch_before_decay()
+    run = train_patchnet(tcfg, w, train, substream(cell["train_seed"]), val=val, checkpoint_every=cell["every"],
+                         checkpoint_at=(pre, tcfg.epochs))
     out = {"epoch": [], "teacher": [], "student": []}
     for epoch, params in run.checkpoints:
-        out["epoch"].append(epoch)
-        out["teacher"].append(evaluation.prediction_metrics(
-            patchnet.predict_proba(params, train.X, tcfg.head),
-            patchnet.predict_proba(params, test.X, tcfg.head), train, test))
+        out["epoch"].append(int(epoch))
+        metrics = evaluation.prediction_metrics(patchnet.predict_proba(params, train.X, tcfg.head),
+                                                patchnet.predict_proba(params, test.X, tcfg.head), train, test)
+        metrics["val_acc"] = mf.expected_accuracy(patchnet.predict_proba(params, val.X, tcfg.head), val.pstar)
+        out["teacher"].append(metrics)
         out["student"].append(distil_student(scfg, w, train, test, distill.network_teacher(params, tcfg.head),
                                              cell["student_seed"]))
-    sign = quality_sign(cell["quality"])
-    quality = [sign * st[cell["quality"]] for st in out["student"]]
-    out["best_teacher"] = int(np.argmax([t["test_acc"] for t in out["teacher"]]))
-    out["best_student"] = int(np.argmax(quality))
-    for tag in ("best_teacher", "best_student"):
-        params = run.checkpoints[out[tag]][1]
-        fresh = [distil_student(scfg, w, train, test, distill.network_teacher(params, tcfg.head), seed)
-                 for seed in cell["eval_seeds"]]
-        out["eval_" + tag] = {k: float(np.mean([f[k] for f in fresh])) for k in fresh[0]}
+    out["pre_decay"] = out["epoch"].index(pre)
+    out["best_teacher"] = int(np.argmax([t["val_acc"] for t in out["teacher"]]))
+    out["eval"] = {}
+    for i in sorted({out["pre_decay"], out["best_teacher"]}):
+        params = run.checkpoints[i][1]
+        runs = [out["student"][i]] + [distil_student(scfg, w, train, test,
+                                                     distill.network_teacher(params, tcfg.head), seed)
+                                      for seed in cell["eval_seeds"]]
+        out["eval"][str(out["epoch"][i])] = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
     return out
 
 
@@ -178,18 +187,21 @@ def _nll(pred, y) -> float:
 
 
 def invariant_cell(cell: dict, rng: np.random.Generator) -> dict:
-    """ERM with the invariant one-hot extractor (SoTeacher Lemmas 3.3-3.4 and Theorem 3.6; digest
-    T1/T1'): a linear head on :math:`e_{z_j}`, head variant B, trained by full-batch gradient descent
-    with :func:`theorycheck.train.sgd`, compared with the exact minimiser.
+    """ERM with the invariant one-hot extractor (SoTeacher Lemmas 3.3-3.4 and Theorem 3.6): a linear head
+    on :math:`e_{z_j}`, head variant B, trained by full-batch gradient descent with
+    :func:`theorycheck.train.sgd`, and the exact minimiser (the label frequencies for ``m = 1``, EM for
+    ``m > 1``) with its certificate of optimality (:func:`~theorycheck.soteacher.invariant.optimality_gap`).
 
-    Cell keys: ``world`` (``s, K, d, m, sigma, dirichlet``), ``N``, ``world_seed``, ``steps``, ``lr``.
-    The world comes from ``substream(world_seed)``; the data and the training from ``rng``.
+    Cell keys: ``world`` (``s, K, d, m, sigma, dirichlet``), ``N``, ``world_seed``, ``steps``, ``lr``,
+    ``em_tol`` (the EM solver's requested optimality gap, nats). The world comes from
+    ``substream(world_seed)``; the data and the training from ``rng``.
 
     Returns
     -------
-    dict: ``train_err`` of the trained head, ``closed_err`` of the exact minimiser (frequencies for
-    ``m = 1``, EM for ``m > 1``), ``gap`` (mean l1 distance between the two predictions on the training
-    inputs), ``objective_gap`` (trained minus exact cross-entropy), ``memoriser_err``.
+    dict: ``train_err`` of the trained head, ``closed_err`` of the exact minimiser, ``gap`` (mean l1
+    distance between the two predictions on the training inputs), ``objective_gap`` (trained minus exact
+    cross-entropy), ``certified_gap`` (the exact minimiser's optimality gap), ``roundoff`` (the
+    float64 accuracy of a cross-entropy of this cell), ``memoriser_err``.
     """
     wd = cell["world"]
     w = mf.draw_world(wd["s"], wd["K"], wd["d"], wd["m"], wd["sigma"], substream(cell["world_seed"]),
@@ -201,47 +213,60 @@ def invariant_cell(cell: dict, rng: np.random.Generator) -> dict:
     run = train_patchnet(cfg, w, feats, rng)
     pred = patchnet.predict_proba(run.params, feats.X, "mixture")
     if w.m == 1:
-        q, _ = feature_label_frequencies(data.Z[:, 0], data.y, w.s, w.K)
+        q, counts = feature_label_frequencies(data.Z[:, 0], data.y, w.s, w.K)
+        q = np.where(counts[:, None] > 0, q, 1.0 / w.K)      # unseen features: any row, here uniform
     else:
-        q, _, _, _ = mixture_mle(data.Z, data.y, w.s, w.K)
+        q, _, _, _ = mixture_mle(data.Z, data.y, w.s, w.K, tol=0.0, gap_tol=cell["em_tol"], max_iter=20000)
     exact = q[data.Z].mean(axis=1)
+    ce_trained, ce_exact = _nll(pred, data.y), _nll(exact, data.y)
+    # a mean of N logarithms in float64 is accurate to a few eps times the largest |log|
+    worst = max(1.0, float(np.max(np.abs(np.log(np.maximum(pred[np.arange(len(pred)), data.y],
+                                                              np.finfo(np.float64).tiny))))))
     return {"train_err": mf.l1_error(pred, data.pstar), "closed_err": mf.l1_error(exact, data.pstar),
-            "gap": mf.l1_error(pred, exact), "objective_gap": _nll(pred, data.y) - _nll(exact, data.y),
+            "gap": mf.l1_error(pred, exact), "objective_gap": ce_trained - ce_exact,
+            "certified_gap": optimality_gap(q, data.Z, data.y, w.s, w.K),
+            "roundoff": 64.0 * np.finfo(np.float64).eps * worst,
             "memoriser_err": mf.memoriser_error(data.pstar, data.y)}
 
 
 def chebyshev_cell(cell: dict, rng: np.random.Generator) -> dict:
-    """Coverage of the Chebyshev radius (SoTeacher Lemma 3.5 analogue; digest T1, ``m = 1``) over
-    ``resamples`` training sets of size ``N`` from one world (``substream(world_seed)``), using the
-    closed-form ERM :math:`\\hat\\pi_z` (which :func:`invariant_cell` shows the trained head reaches).
+    """Coverage of the Chebyshev radius (SoTeacher Lemma 3.5 analogue, ``m = 1``) over ``resamples``
+    training sets of size ``N`` from one world (``substream(world_seed)``), using the closed-form ERM
+    :math:`\\hat\\pi_z` (which :func:`invariant_cell` certifies as the minimiser). Memory does not grow
+    with ``resamples`` (running sums).
 
     Cell keys: ``world`` (``s, K, d, sigma, dirichlet``), ``N``, ``world_seed``, ``resamples``, ``delta``.
 
     Returns
     -------
     dict
-        ``covered`` (fraction of resamples with :math:`\\max_z\\|\\hat\\pi_z-\\pi_z\\|_2 \\le
-        \\varepsilon_\\delta`), ``radius`` (mean :math:`\\varepsilon_\\delta`), ``max_err`` (mean of the
-        max), ``variance_ratio`` and its standard error:
-        :math:`n_z\\|\\hat\\pi_z-\\pi_z\\|^2/(1-\\|\\pi_z\\|^2)` averaged over features and resamples
-        (exactly 1 in expectation).
+        ``covered`` (number of resamples with :math:`\\max_z\\|\\hat\\pi_z-\\pi_z\\|_2 \\le
+        \\varepsilon_\\delta`), ``resamples``, ``radius`` (mean :math:`\\varepsilon_\\delta`), ``max_err``
+        (mean of the max), ``variance_ratio`` and its standard error:
+        :math:`n_z\\|\\hat\\pi_z-\\pi_z\\|^2/(1-\\|\\pi_z\\|^2)` averaged over seen features and resamples
+        (exactly 1 in expectation), and ``variance_terms`` (how many terms that mean has).
     """
     wd = cell["world"]
     w = mf.draw_world(wd["s"], wd["K"], wd["d"], 1, wd["sigma"], substream(cell["world_seed"]),
                       dirichlet=wd["dirichlet"])
     var = t1_variance(w.label_laws)
-    covered, radius, max_err, ratios = [], [], [], []
-    for _ in range(cell["resamples"]):
+    covered, radius, max_err = 0, 0.0, 0.0
+    n_terms, total, total_sq = 0, 0.0, 0.0
+    R = int(cell["resamples"])
+    for _ in range(R):
         data = mf.sample(w, cell["N"], rng)
         freq, counts = feature_label_frequencies(data.Z[:, 0], data.y, w.s, w.K)
         seen = counts > 0
         err = np.linalg.norm(freq - w.label_laws, axis=1)[seen]
         r = chebyshev_radius(w.label_laws, counts, cell["delta"])
-        covered.append(bool(err.max() <= r))
-        radius.append(r)
-        max_err.append(float(err.max()))
-        ratios.extend((counts[seen] * err ** 2 / var[seen]).tolist())
-    ratios = np.asarray(ratios)
-    return {"covered": float(np.mean(covered)), "radius": float(np.mean(radius)),
-            "max_err": float(np.mean(max_err)), "variance_ratio": float(ratios.mean()),
-            "variance_ratio_se": float(ratios.std(ddof=1) / np.sqrt(len(ratios)))}
+        covered += int(err.max() <= r)
+        radius += r
+        max_err += float(err.max())
+        ratio = counts[seen] * err ** 2 / var[seen]
+        n_terms += ratio.size
+        total += float(ratio.sum())
+        total_sq += float((ratio ** 2).sum())
+    mean = total / n_terms
+    sd = np.sqrt(max(0.0, (total_sq - n_terms * mean ** 2) / (n_terms - 1)))
+    return {"covered": covered, "resamples": R, "radius": radius / R, "max_err": max_err / R,
+            "variance_ratio": mean, "variance_ratio_se": float(sd / np.sqrt(n_terms)), "variance_terms": n_terms}

@@ -1,6 +1,6 @@
 """The mixed-feature data model of SoTeacher (Dong, Liu, Shang, ICLR 2024, Def. 3.1), in the toolkit's
-formalisation (digest ``notes/soteacher.md`` §1.2, tagged [OURS]: the paper's exact definition was not
-available verbatim), its label-preserving augmentations, and the Bayes references.
+formalisation (the paper's exact definition was not available verbatim; this one is reconstructed to
+match what is known of it), its label-preserving augmentations, and the Bayes references.
 
 The world
 ---------
@@ -9,7 +9,7 @@ label law :math:`\\pi_z \\in \\Delta^K` and a patch law :math:`D_z = N(\\mu_z, \
 signal coordinates, so :math:`\\mathbb E\\|x - \\mu_z\\|^2 = \\nu_z = d\\sigma^2` (the paper's finite
 variance assumption :math:`\\mathrm{Var}[X \\mid z] \\le \\nu_z`). An input is :math:`m` patches:
 :math:`z_1, \\dots, z_m \\sim U[s]` i.i.d., :math:`x_j \\sim D_{z_j}`. Each patch also carries
-``nuisance_dim`` coordinates :math:`\\eta_j \\sim N(0, \\tau^2 I)` that no label depends on (digest §5, E3);
+``nuisance_dim`` coordinates :math:`\\eta_j \\sim N(0, \\tau^2 I)` that no label depends on;
 they are the handle of the augmentations. The true label distribution is
 
 .. math:: p^*(x) = \\frac1m \\sum_{j=1}^m \\pi_{z_j}, \\qquad y \\mid x \\sim \\mathrm{Cat}(p^*(x)).
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError, check_choice, check_int, check_real
+from ._checks import finite_array, int_array, probability_rows, same_shape
 
 __all__ = ["MixedFeatureWorld", "Sample", "AUGMENTATIONS", "draw_world", "sample", "true_label_distribution",
            "bayes_posterior", "expected_accuracy", "expected_cross_entropy", "l1_error",
@@ -85,8 +86,7 @@ class Sample:
 
 def draw_world(s: int, K: int, d: int, m: int, sigma: float, rng: np.random.Generator, *,
                dirichlet: float = 0.4, nuisance_dim: int = 0, tau: float = 1.0) -> MixedFeatureWorld:
-    """Draw a world: :math:`\\mu_z \\sim N(0, I_d)`, :math:`\\pi_z \\sim \\mathrm{Dir}(a \\mathbf 1_K)`
-    (digest §5).
+    """Draw a world: :math:`\\mu_z \\sim N(0, I_d)`, :math:`\\pi_z \\sim \\mathrm{Dir}(a \\mathbf 1_K)`.
 
     Parameters
     ----------
@@ -120,7 +120,7 @@ def draw_world(s: int, K: int, d: int, m: int, sigma: float, rng: np.random.Gene
 
 
 def true_label_distribution(world: MixedFeatureWorld, Z) -> np.ndarray:
-    """:math:`p^*(x) = \\frac1m\\sum_j \\pi_{z_j}` (Def. 3.1 analogue, digest §1.2).
+    """:math:`p^*(x) = \\frac1m\\sum_j \\pi_{z_j}` (Def. 3.1 analogue).
 
     Parameters
     ----------
@@ -130,8 +130,8 @@ def true_label_distribution(world: MixedFeatureWorld, Z) -> np.ndarray:
     -------
     ndarray of shape (N, K)
     """
-    Z = np.asarray(Z)
-    if Z.ndim != 2 or Z.shape[1] != world.m:
+    Z = int_array("Z", Z, ndim=2, low=0, high=world.s)
+    if Z.shape[1] != world.m:
         raise InputError("Z", f"must have shape (N, {world.m}), got {Z.shape}")
     return world.label_laws[Z].mean(axis=1)
 
@@ -172,8 +172,8 @@ def bayes_posterior(world: MixedFeatureWorld, X) -> np.ndarray:
     -------
     ndarray of shape (N, K)
     """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 3 or X.shape[1:] != (world.m, world.patch_dim):
+    X = finite_array("X", X, ndim=3)
+    if X.shape[1:] != (world.m, world.patch_dim):
         raise InputError("X", f"must have shape (N, {world.m}, {world.patch_dim}), got {X.shape}")
     if world.sigma == 0:
         raise InputError("sigma", "must be > 0 for the Bayes posterior (sigma = 0 gives p* exactly)")
@@ -188,16 +188,22 @@ def bayes_posterior(world: MixedFeatureWorld, X) -> np.ndarray:
 
 def l1_error(pred, pstar) -> float:
     """Error to the true label distribution, :math:`\\frac1N\\sum_i \\|f(x_i) - p^*(x_i)\\|_1`
-    (the quantity the paper bounds on the training inputs; digest §2.1).
+    (the quantity the paper bounds on the training inputs).
 
     Parameters
     ----------
     pred, pstar : ndarray of shape (N, K)
     """
-    pred, pstar = np.asarray(pred), np.asarray(pstar)
-    if pred.shape != pstar.shape:
-        raise InputError("pred", f"must have the shape of pstar {pstar.shape}, got {pred.shape}")
+    pred, pstar = _pred_pstar(pred, pstar)
     return float(np.abs(pred - pstar).sum(axis=1).mean())
+
+
+def _pred_pstar(pred, pstar):
+    """Both as finite, non-empty (N, K) arrays of the same shape, or an InputError naming the culprit."""
+    pstar = finite_array("pstar", pstar, ndim=2)
+    pred = finite_array("pred", pred, ndim=2)
+    same_shape("pred", pred, "pstar", pstar)
+    return pred, pstar
 
 
 def expected_accuracy(pred, pstar) -> float:
@@ -206,7 +212,7 @@ def expected_accuracy(pred, pstar) -> float:
     It is the expectation of the test accuracy given the test inputs, without the
     :math:`O(1/\\sqrt N)` noise of drawn labels. ``pred = bayes_posterior(...)`` gives the Bayes accuracy.
     """
-    pred, pstar = np.asarray(pred), np.asarray(pstar)
+    pred, pstar = _pred_pstar(pred, pstar)
     return float(pstar[np.arange(len(pstar)), pred.argmax(axis=1)].mean())
 
 
@@ -215,7 +221,9 @@ def expected_cross_entropy(pred, pstar) -> float:
 
     ``pred`` must be strictly positive where ``pstar`` is (softmax outputs are).
     """
-    pred, pstar = np.asarray(pred), np.asarray(pstar)
+    pred, pstar = _pred_pstar(pred, pstar)
+    if np.any(pred < 0):
+        raise InputError("pred", "must hold probabilities (non-negative)")
     return float(-(pstar * _safe_log(pred)).sum(axis=1).mean())
 
 
@@ -228,12 +236,15 @@ def _safe_log(p):
 def memoriser_error(pstar, y) -> float:
     """Error to :math:`p^*` of a memoriser that outputs the one-hot label on each training input:
     :math:`\\frac1N\\sum_i \\|e_{y_i} - p^*(x_i)\\|_1 = \\frac2N\\sum_i (1 - p^*_{y_i}(x_i))`."""
-    pstar = np.asarray(pstar)
-    return float(2.0 * (1.0 - pstar[np.arange(len(pstar)), np.asarray(y)]).mean())
+    pstar = probability_rows("pstar", pstar)
+    y = int_array("y", y, ndim=1, low=0, high=pstar.shape[1])
+    if y.shape != (len(pstar),):
+        raise InputError("y", f"must have shape ({len(pstar)},), got {y.shape}")
+    return float(2.0 * (1.0 - pstar[np.arange(len(pstar)), y]).mean())
 
 
 def memoriser_error_expected(world: MixedFeatureWorld) -> float:
-    """Expectation of :func:`memoriser_error`, in closed form (digest §2.2, T1):
+    """Expectation of :func:`memoriser_error`, in closed form:
     :math:`2(1 - \\mathbb E\\|p^*\\|_2^2)` with, for uniform features,
     :math:`\\mathbb E\\|p^*\\|^2 = \\frac1m\\overline{\\|\\pi_z\\|^2} + (1-\\frac1m)\\|\\bar\\pi\\|^2`.
     It does not shrink with N."""
@@ -248,7 +259,7 @@ AUGMENTATIONS = ("none", "resample", "flip")
 
 
 def augment(world: MixedFeatureWorld, X, kind: str, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
-    """A label-preserving view :math:`\\gamma(x)` (Def. 3.8 analogue, digest §1.2 and §5 E3).
+    """A label-preserving view :math:`\\gamma(x)` (Def. 3.8 analogue).
 
     * ``"none"``: :math:`x` itself.
     * ``"resample"``: the nuisance coordinates of every patch are partly redrawn,
@@ -274,8 +285,10 @@ def augment(world: MixedFeatureWorld, X, kind: str, rng: np.random.Generator, st
     """
     check_choice("augment", kind, AUGMENTATIONS)
     rho = check_real("aug_strength", strength, low=0.0, high=1.0)
-    X = np.array(X, dtype=np.float64, copy=True)
+    X = finite_array("X", X, ndim=3).copy()
     d, dn = world.d, world.nuisance_dim
+    if kind != "none" and dn > 0 and X.shape[2] != world.patch_dim:
+        raise InputError("X", f"must have shape (N, m, {world.patch_dim}), got {X.shape}")
     if kind == "none" or dn == 0:
         return X
     if kind == "resample":
@@ -298,8 +311,6 @@ def onehot_features(Z, s: int) -> np.ndarray:
     -------
     ndarray of shape (N, m, s)
     """
-    Z = np.asarray(Z)
     s = check_int("s", s, low=1)
-    if Z.size and (Z.min() < 0 or Z.max() >= s):
-        raise InputError("Z", f"must hold features in [0, {s}), got range [{Z.min()}, {Z.max()}]")
+    Z = int_array("Z", Z, low=0, high=s)
     return np.eye(s)[Z]

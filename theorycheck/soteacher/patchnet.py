@@ -2,7 +2,7 @@
 and :func:`theorycheck.nets.backward` (no network code of its own).
 
 One MLP :math:`g` (ReLU hidden layers, linear output with biases) is applied to every patch; its
-``m`` per-patch logit vectors are combined by one of the two heads of digest §1.2:
+``m`` per-patch logit vectors are combined by one of two heads:
 
 * ``"pooled"`` (variant A, CNN-like): :math:`f(x) = \\mathrm{softmax}\\big(\\frac1m\\sum_j g(x_j)\\big)`;
   with a linear last layer this equals average-pooling the features before the classifier.
@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import nets
 from ..errors import InputError, check_choice
+from ._checks import finite_array
 
 __all__ = ["HEADS", "PatchForward", "init_params", "split", "forward", "predict_proba", "backward_logits",
            "backward_probs", "softmax", "softmax_backward"]
@@ -103,8 +104,8 @@ def forward(params, X, head: str = "pooled") -> PatchForward:
 
 
 def predict_proba(params, X, head: str = "pooled") -> np.ndarray:
-    """Predictions :math:`f(x)` of shape (N, K)."""
-    return forward(params, X, head).probs
+    """Predictions :math:`f(x)` of shape (N, K) on inputs ``X`` of shape (N, m, D) (finite)."""
+    return forward(params, finite_array("X", X, ndim=3), head).probs
 
 
 def _backward_patch(params, pf: PatchForward, g_patch_logits):

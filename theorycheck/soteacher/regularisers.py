@@ -1,6 +1,6 @@
 """The two regularisers SoTeacher adds to ERM, ported exactly from the official code
 (``shwinshaker/SoTeacher`` @ 0148005: ``helper/lip_util.py::lip1Loss`` and
-``helper/consist_util.py::ConsistencyRegularizer``; digest §3, tagged [CODE]), plus a labelled spectral
+``helper/consist_util.py::ConsistencyRegularizer``), plus a labelled spectral
 variant of the Lipschitz term.
 
 Weights follow :mod:`theorycheck.nets` (and PyTorch): ``W`` of shape (n_out, n_in), the layer maps
@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError, check_choice, check_int, check_real
+from ._checks import finite_array, same_shape
 
 __all__ = ["lip1_penalty", "spectral_penalty", "lipschitz_bound", "CR_SCHEDULES", "cr_weight",
            "consistency_loss", "ConsistencyRegularizer"]
@@ -39,7 +40,7 @@ def lip1_penalty(weights):
         entry of that column is 0).
     """
     value, grads = 0.0, []
-    for W in weights:
+    for W in _weights(weights):
         col = np.abs(W).sum(axis=0)
         j = int(col.argmax())
         value += float(col[j])
@@ -47,6 +48,13 @@ def lip1_penalty(weights):
         g[:, j] = np.sign(W[:, j])
         grads.append(g)
     return value, grads
+
+
+def _weights(weights) -> list:
+    """``weights`` as a non-empty list of finite, non-empty 2-D arrays (or an InputError)."""
+    if isinstance(weights, np.ndarray) or not isinstance(weights, (list, tuple)) or not weights:
+        raise InputError("weights", "must be a non-empty list of 2-D weight matrices")
+    return [finite_array(f"weights[{l}]", W, ndim=2) for l, W in enumerate(weights)]
 
 
 def _top_singular(W, v, n_iter: int):
@@ -62,7 +70,7 @@ def _top_singular(W, v, n_iter: int):
 
 
 def spectral_penalty(weights, vectors=None, n_iter: int = 1):
-    """Spectral variant of the Lipschitz term (digest §3, labelled alternative, not in the official
+    """Spectral variant of the Lipschitz term (a labelled alternative, not in the official
     code): :math:`\\sum_l \\sigma_{\\max}(W_l)`, gradient :math:`u_l v_l^\\top` (top singular pair).
 
     The singular pairs come from ``n_iter`` power-iteration steps warm-started at ``vectors`` (the
@@ -82,6 +90,9 @@ def spectral_penalty(weights, vectors=None, n_iter: int = 1):
     vectors : list of ndarray, pass back on the next call
     """
     n_iter = check_int("n_iter", n_iter, low=0)
+    weights = _weights(weights)
+    if vectors is not None and (not isinstance(vectors, (list, tuple)) or len(vectors) != len(weights)):
+        raise InputError("vectors", f"must be None or a list of {len(weights)} vectors")
     if vectors is None:
         vectors = [np.linalg.svd(W)[2][0] for W in weights]
     value, grads, new_vectors = 0.0, [], []
@@ -108,7 +119,7 @@ def lipschitz_bound(weights, norm: str = "spectral") -> float:
     """
     check_choice("norm", norm, ("spectral", "l1"))
     out = 1.0
-    for W in weights:
+    for W in _weights(weights):
         out *= float(np.linalg.norm(W, 2)) if norm == "spectral" else float(np.abs(W).sum(axis=0).max())
     return out
 
@@ -119,7 +130,7 @@ CR_SCHEDULES = ("constant", "linear", "step", "cycle", "cosine")
 
 def cr_weight(e: int, epochs: int, max_weight: float, schedule: str, start_at: int = 50) -> float:
     """Consistency weight ``weight_schedule(e)`` of the official code, for 1-based epoch ``e``
-    (``ConsistencyRegularizer.__get_weight_schedule``; digest §3).
+    (``ConsistencyRegularizer.__get_weight_schedule``).
 
     The code calls ``step(e)`` at the **end** of epoch ``e``, so this value is the weight used during
     epoch ``e + 1``. With :math:`u = (e+1)/E`:
@@ -132,6 +143,8 @@ def cr_weight(e: int, epochs: int, max_weight: float, schedule: str, start_at: i
     """
     check_choice("schedule", schedule, CR_SCHEDULES)
     epochs = check_int("epochs", epochs, low=1)
+    e = check_int("e", e, low=0)
+    max_weight = check_real("max_weight", max_weight, low=0.0)
     u = (e + 1) / epochs
     if schedule == "linear":
         return max_weight * u
@@ -158,6 +171,10 @@ def consistency_loss(probs, target, weight: float):
     value : float
     grad : ndarray of shape (B, K), d value / d probs (the target is a constant)
     """
+    probs = finite_array("probs", probs, ndim=2)
+    target = finite_array("target", target, ndim=2)
+    same_shape("target", target, "probs", probs)
+    weight = check_real("weight", weight, low=0.0)
     diff = probs - target
     B = len(probs)
     return weight * float((diff ** 2).sum()) / B, (2.0 * weight / B) * diff
@@ -165,7 +182,7 @@ def consistency_loss(probs, target, weight: float):
 
 class ConsistencyRegularizer:
     """Temporal-ensemble consistency regulariser, a line-by-line port of the official
-    ``ConsistencyRegularizer`` (digest §3 [CODE]).
+    ``ConsistencyRegularizer``.
 
     State: a buffer :math:`Z \\in \\mathbb R^{N\\times K}` (zeros at start) indexed by training example,
     the current weight :math:`\\lambda_{CR}` and a counter :math:`c` (the code's ``self.epoch``: 0 during

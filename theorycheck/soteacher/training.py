@@ -1,4 +1,4 @@
-"""Teacher and student training on mixed-feature data: the SoTeacher objective (digest §3 [CODE]) on
+"""Teacher and student training on mixed-feature data: the SoTeacher objective (exactly as in the official code) on
 top of the toolkit's one SGD loop (:func:`theorycheck.train.sgd`) and patch networks
 (:mod:`theorycheck.soteacher.patchnet`).
 
@@ -99,6 +99,11 @@ class TrainConfig:
     def sizes(self, patch_dim: int, K: int) -> list[int]:
         return [patch_dim] + [self.hidden] * self.depth + [K]
 
+    def last_epoch_before_decay(self) -> int:
+        """The last epoch trained at the full learning rate (the code's epoch 150 of 240, just before the
+        first decay); ``epochs`` when the rate never decays."""
+        return min([round(f * self.epochs) for f in self.lr_decay_at] + [self.epochs])
+
     def lr_at_epoch(self, e: int) -> float:
         """Learning rate during 1-based epoch ``e`` (``adjust_learning_rate``: decays after epochs > d)."""
         decays = sum(e > round(f * self.epochs) for f in self.lr_decay_at)
@@ -181,7 +186,7 @@ def batch_objective(params, cfg: TrainConfig, Xb, yb, *, teacher_logits=None, cr
 
 def train_patchnet(config: TrainConfig, world: MixedFeatureWorld, train: Sample, rng: np.random.Generator, *,
                    val: Sample | None = None, teacher=None, checkpoint_every: int = 0,
-                   init=None) -> TrainRun:
+                   checkpoint_at=(), init=None) -> TrainRun:
     """Train a patch network with the objective of the module docstring.
 
     Parameters
@@ -194,6 +199,7 @@ def train_patchnet(config: TrainConfig, world: MixedFeatureWorld, train: Sample,
     val : Sample, optional, held-out set for the early-stopping checkpoint (validation NLL)
     teacher : callable ``(X_batch, idx) -> logits``, optional; required when ``config.kd_alpha > 0``
     checkpoint_every : int, keep the parameters every this many epochs (0: none)
+    checkpoint_at : sequence of int, further epochs (1-based, after the epoch) whose parameters are kept
     init : list of ndarray, optional initial parameters
 
     Returns
@@ -207,6 +213,7 @@ def train_patchnet(config: TrainConfig, world: MixedFeatureWorld, train: Sample,
     if cfg.kd_alpha > 0 and teacher is None:
         raise InputError("teacher", "is required when kd_alpha > 0")
     checkpoint_every = check_int("checkpoint_every", checkpoint_every, low=0)
+    keep_at = {check_int("checkpoint_at", e, low=1, high=cfg.epochs) for e in checkpoint_at}
     rng_init, rng_batch, rng_aug = rng.spawn(3)
     params = init if init is not None else patchnet.init_params(cfg.sizes(train.X.shape[2], world.K), rng_init)
     cr = (ConsistencyRegularizer(N, world.K, cfg.cr_lambda, cfg.cr_schedule, cfg.epochs,
@@ -234,7 +241,7 @@ def train_patchnet(config: TrainConfig, world: MixedFeatureWorld, train: Sample,
     def eval_fn(params):
         epoch = history_epoch[0]
         history_epoch[0] += 1
-        if checkpoint_every and epoch % checkpoint_every == 0 and epoch > 0:
+        if epoch > 0 and ((checkpoint_every and epoch % checkpoint_every == 0) or epoch in keep_at):
             checkpoints.append((epoch, [p.copy() for p in params]))
         if val is None:
             return float(-epoch)                   # no validation set: the last epoch is "best"
@@ -244,7 +251,7 @@ def train_patchnet(config: TrainConfig, world: MixedFeatureWorld, train: Sample,
         return nll
 
     history_epoch = [0]
-    use_eval = val is not None or checkpoint_every > 0
+    use_eval = val is not None or checkpoint_every > 0 or bool(keep_at)
     res = sgd_loop.sgd(params, loss_and_grad, N, steps=steps,
                        lr=lambda s: cfg.lr_at_epoch(s // spe + 1), rng=rng_batch, batch_size=B,
                        eval_fn=eval_fn if use_eval else None, eval_every=spe, momentum=cfg.momentum)

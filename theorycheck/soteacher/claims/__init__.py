@@ -13,14 +13,15 @@ consistency
     (Theorem 3.9, the robustness half; Figure 2c).
 distill
     ``soteacher.distill``: distillation from Standard / early-stopped / tempered / LR / CR / SoTeacher /
-    oracle teachers (Tables 1-2 analogue, with the reviewers' early-stopping baseline).
+    oracle teachers, judged on student accuracy (Tables 1-2 analogue, with the reviewers' early-stopping
+    baseline).
 checkpoints
     ``soteacher.checkpoints``: students from checkpoints along standard training (Figure 1 analogue).
 common
-    The settings, seeds, validation and verdict wording the claims share.
+    The settings, seeds, validation, interval decisions and resource estimates the claims share.
 
 The paper's Sections 3-5 were not available verbatim: the theorem statements checked here are the
-toolkit's formalisation (digest ``notes/soteacher.md`` §2.2, tagged [OURS]); the method (Lipschitz and
+toolkit's reconstruction of them (built to match the paper's claims); the method (Lipschitz and
 consistency regularisers, schedules, KD loss) is exact from the official code. The computations are in
 :mod:`theorycheck.soteacher.experiments`.
 """

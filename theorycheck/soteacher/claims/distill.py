@@ -7,21 +7,23 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import check_choice, check_list, check_real
-from ...registry import Claim, Verdict, register
+from ...registry import Claim, Metric, Verdict, register
 from ..experiments import teacher_cell
 from ..summaries import summarise_distill
-from .common import (KD, PROVENANCE, QUALITIES, arm_seeds, every_seed, mean_std_text, paired_text, seeds_needed,
-                     student_config, teacher_config, validate_common, validate_positive_fraction, world_of)
+from .common import (KD, LEVEL, PROVENANCE, QUALITIES, QUALITY_WORDS, arm_seeds, check_not_collapsed,
+                     interval_status, mean_std_text, network_estimate,
+                     student_config, teacher_config, validate_common, validate_level, world_of)
 
-__all__ = ["BASE", "CRITERIA", "CLAIM", "arms", "validate", "measure", "verdict", "figure"]
+__all__ = ["BASE", "CRITERIA", "CLAIM", "arms", "validate", "estimate", "measure", "verdict", "figure"]
 
 #: Parameters shared by every scale.
 BASE = KD
 
-#: Thresholds of the verdict: a paired difference must be positive in at least ``min_positive_fraction``
-#: of the seeds.
-CRITERIA = {"min_positive_fraction": 1.0}
-
+#: Criteria of the verdict, fixed before any run: per-seed paired differences (the arms of one seed share
+#: data, initialisation and the student's seed) decided by Student-t intervals at ``level`` against 0 (the
+#: paper claims a direction: 'can improve student accuracy consistently'); common.LEVEL gives the reason
+#: for 95 %.
+CRITERIA = {"level": LEVEL}
 
 def arms(p) -> dict:
     """Trained teacher arms, name -> TrainConfig settings: ERM (no augmentation), standard (aug), LR, CR
@@ -45,7 +47,14 @@ def validate(p):
     check_real("lip_lambda", p["lip_lambda"], low=0.0, low_open=True)
     check_list("teacher_temperatures", p["teacher_temperatures"], low=0.0, low_open=True, min_len=0,
                distinct=True)
-    validate_positive_fraction(p)
+    validate_level(p)
+
+
+def estimate(p):
+    """Peak memory of one cell and the patch rows of every teacher and student of the run."""
+    n = p["n_seeds"]
+    return network_estimate(p, CLAIM.scales["smoke"], n * len(arms(p)),
+                            n * (len(arms(p)) + 2 + len(p["teacher_temperatures"])))
 
 
 def measure(p, ctx):
@@ -62,37 +71,46 @@ def measure(p, ctx):
               for sd in seeds]
     out = ctx.map(teacher_cell, cells, stream="teachers", blas_threads=1, desc="teachers + KD students")
     metrics, series = summarise_distill(out, list(settings), p["teacher_temperatures"], p["quality"], len(seeds))
+    check_not_collapsed(p, CLAIM.scales, [c["teacher"] for c, cell in zip(out, cells) if cell["arm"] == "standard"],
+                        "standard teacher")
     return {"metrics": metrics, "series": series}
 
 
 def verdict(m, p, c):
-    q = p["quality"]
-    unit = {"test_nll": "nats", "test_err": "l1", "test_acc": ""}[q]
-    es = (f"vs the early-stopped standard teacher: {m['gain_vs_standard-es']:+.4f} ± "
-          f"{m['gain_vs_standard-es_se']:.4f} [{unit}] "
-          f"({'SoTeacher better' if m['beats_early_stopped'] else 'SoTeacher NOT better'}); "
-          f"student accuracy vs standard {m['acc_gain_vs_standard']:+.4f} ± {m['acc_gain_vs_standard_se']:.4f}, "
-          f"vs early-stopped {m['acc_gain_vs_standard-es']:+.4f} ± {m['acc_gain_vs_standard-es_se']:.4f}")
+    q = QUALITY_WORDS[p["quality"]]
+    regime, rtext = interval_status(m, "oracle_gain_vs_standard", c,
+                                    f"student {q} with the p* teacher minus with the standard teacher, per seed")
+    gate = ("" if regime == "PASS" else
+            "on the mixed-feature substitute the student's quality does not measurably respond to its teacher, "
+            "so teachers cannot be told apart")
+    crit = {"student_responds_to_teacher": (
+        "PASS" if regime == "PASS" else "INCONCLUSIVE", rtext + (f" -- {gate}" if gate else ""),
+        "the premise of the paper (abstract): the effectiveness of knowledge distillation hinges on the "
+        "teacher's capability to approximate the true label distribution")}
+    st, tx = interval_status(m, "gain_vs_standard", c, f"student {q} with the SoTeacher teacher minus "
+                             "with the standard final teacher, per seed", undecided=gate)
+    es = (f"secondary, student test cross-entropy gain over the standard teacher "
+          f"{m['nll_gain_vs_standard']:+.4f} ± {m['nll_gain_vs_standard_se']:.4f} nats (mean ± SE); reviewers' "
+          f"baselines (reported, not judged): vs the early-stopped standard teacher "
+          f"{m['gain_vs_standard-es']:+.4f} ± {m['gain_vs_standard-es_se']:.4f} "
+          f"({'SoTeacher better' if m['beats_early_stopped'] else 'SoTeacher NOT better'})")
     for t in p["teacher_temperatures"]:
         k = f"gain_vs_standard-T{t:g}"
         es += (f"; vs the standard teacher tempered by T={t:g}: {m[k]:+.4f} ± {m[k + '_se']:.4f} "
                f"({'SoTeacher better' if m[k] > 0 else 'SoTeacher NOT better'})")
-    return Verdict.from_criteria(
-        soteacher_student_better=(
-            every_seed(m, "gain_vs_standard", c),
-            f"student {q} improves with the SoTeacher teacher over the standard final teacher by "
-            f"{paired_text(m, 'gain_vs_standard', 4)} [{unit}] ({seeds_needed(c)}); " + es),
-        quality_follows_teacher_err=(
-            m["rho_difference"] > 0 and m["rho_quality_vs_teacher_err_mean"] > 0,
-            f"within-seed Spearman of student quality with -(teacher training-input error to p*) "
-            f"{mean_std_text(m, 'rho_quality_vs_teacher_err', 2)} exceeds that with teacher test accuracy "
-            f"{mean_std_text(m, 'rho_quality_vs_teacher_acc', 2)} (difference {m['rho_difference']:+.2f} ± "
-            f"{m['rho_difference_se']:.2f})"),
-        oracle_is_best_teacher=(
-            every_seed(m, "oracle_gain_vs_best", c),
-            f"sanity: the p* oracle teacher beats the best trained teacher ({m['best_trained_teacher']}) by "
-            f"{paired_text(m, 'oracle_gain_vs_best', 4)}"),
-    )
+    crit["soteacher_student_better"] = (
+        st, f"{tx}; {es}",
+        "abstract and Tables 1-2: 'SoTeacher can improve student accuracy consistently', even when the "
+        "teacher's own accuracy does not improve")
+    st, tx = interval_status(m, "rho_difference", c,
+                             "within-seed Spearman of student quality with minus the teacher's training-input error "
+                             "to p*, minus that with the teacher's test accuracy, per seed", fmt="+.2f", undecided=gate)
+    crit["quality_follows_teacher_err"] = (
+        st, f"{tx}; Spearman with -error {mean_std_text(m, 'rho_quality_vs_teacher_err', 2)}, with accuracy "
+            f"{mean_std_text(m, 'rho_quality_vs_teacher_acc', 2)}",
+        "abstract: 'a best-performing teacher does not necessarily yield the best-performing student'; what "
+        "matters is how well the teacher approximates the true label distribution of its training inputs")
+    return Verdict.from_criteria(**crit)
 
 
 def figure(result, fig):
@@ -113,7 +131,7 @@ def figure(result, fig):
         if a != "oracle":
             ax2.scatter(d("teacher_test_acc", a), d(f"student_{q}", a), color=c, s=14)
     ax1.set_xlabel("teacher error to p* (train inputs)")
-    ax1.set_ylabel(f"student {q}")
+    ax1.set_ylabel(f"student {QUALITY_WORDS.get(q, q)}")
     ax1.set_title(f"minus standard teacher; rho={m['rho_quality_vs_teacher_err_mean']:.2f}", fontsize=7)
     ax1.legend(fontsize=5)
     ax2.set_xlabel("teacher test accuracy")
@@ -127,49 +145,78 @@ def figure(result, fig):
 
 CLAIM = register(Claim(
     id="soteacher.distill",
-    title="Distillation: a SoTeacher teacher gives a better student; student quality follows the teacher's error to p*",
+    title="Distillation: a SoTeacher teacher gives a more accurate student (Tables 1-2 analogue)",
     statement=(
-        "SoTeacher (ERM + Lipschitz + consistency regularisation) improves the student over a standard "
-        "teacher even when the teacher's own accuracy does not improve (abstract; Tables 1-2), because what "
-        "matters for distillation is how well the teacher approximates :math:`p^*` on its training inputs. "
-        "Checked: the student of a SoTeacher teacher beats the student of the standard (final) teacher, and "
-        "across teachers the student's quality ranks with the teacher's training-input error to "
-        ":math:`p^*` more closely than with the teacher's test accuracy. The reviewers' baseline, the "
-        "early-stopped standard teacher, is always reported. " + PROVENANCE),
+        "SoTeacher (ERM + Lipschitz + consistency regularisation) improves the student's accuracy over a "
+        "standard teacher, even when the teacher's own accuracy does not improve (abstract; Tables 1-2), "
+        "because what matters for distillation is how well the teacher approximates the true label "
+        "distribution :math:`p^*` on its training inputs. Checked: the student of a SoTeacher teacher is more "
+        "accurate than the student of the standard (final) teacher, and across teachers the student's "
+        "accuracy ranks with the teacher's training-input error "
+        ":math:`\\frac1N\\sum_i\\|f(x_i)-p^*(x_i)\\|_1` more closely than with the teacher's test accuracy. "
+        "The reviewers' baselines, the early-stopped and the tempered standard teachers, are always "
+        "reported. " + PROVENANCE),
     assumptions=(
-        "World and teachers as soteacher.consistency; Standard = aug; early-stopped = best validation-NLL "
-        "checkpoint of the standard run (the code's best_loss checkpoint, on a separate validation set); "
-        "standard-T<t> = the final standard teacher with logits divided by t (same accuracy, softer output: "
-        "the reviewers' temperature-tuning baseline); LR = aug+LR; CR = aug+CR; SoTeacher = aug+CR+LR; "
-        "ERM = no augmentation; oracle = p* itself.",
+        "Mixed-feature world as soteacher.consistency but with N = 500 training inputs and m = 2 patches per "
+        "input, chosen so that the teacher is well above the best constant prediction and a student's "
+        "accuracy responds to its teacher (checked first: the p* teacher's student must be more accurate than "
+        "the standard one's).",
+        "Teachers: Standard = aug; early-stopped = best validation-NLL checkpoint of the standard run (the "
+        "code's best_loss checkpoint, on a separate validation set); standard-T<t> = the final standard "
+        "teacher with logits divided by t (same accuracy, softer output: the reviewers' temperature-tuning "
+        "baseline); LR = aug+LR; CR = aug+CR; SoTeacher = aug+CR+LR; ERM = no augmentation; oracle = p* "
+        "itself. The paper's lambda_LR (1e-5) is for conv nets; we use 0.03, where soteacher.lipschitz's "
+        "training-input error is lowest.",
         "KD student as run_student.sh: gamma CE + alpha T^2 KL (gamma = alpha = 0.5, T = 4), pooled head "
         "(variant A), trained on the same training inputs with the same augmentation, the teacher queried on "
         "the augmented batch.",
-        "Student quality = expected test cross-entropy against p* (a proper score; 'quality' parameter), "
-        "with expected test accuracy always reported.",
+        "Student quality = expected test accuracy against p* (the paper's metric; 'quality' parameter), with "
+        "the expected test cross-entropy reported as a secondary metric.",
     ),
     method=(
         "For each seed and teacher arm (shared data and initialisation; one student seed for all arms), train "
-        "the teacher, distil a student from the final teacher (and from the early-stopped checkpoint of the "
-        "standard run, and from p*). Pass if: SoTeacher's student is better than the standard final teacher's "
-        "in every seed (paired); the mean within-seed Spearman correlation of student quality with minus the "
-        "teacher's training-input error exceeds that with the teacher's test accuracy (over all trained "
-        "teachers; the tempered teachers share the standard teacher's accuracy, which is what separates the "
-        "two rankings); and the oracle teacher gives the best student (sanity). The comparisons with the "
-        "early-stopped and the tempered standard teachers are reported metrics (beats_early_stopped, "
-        "gain_vs_standard-T2), shown in the verdict text, not criteria: the paper does not claim them and the "
-        "reviewers note SoTeacher does not beat early stopping."),
+        "the teacher and distil a student from the final teacher (and from the early-stopped checkpoint of the "
+        "standard run, the tempered standard teacher and p*). Three per-seed paired differences, each decided "
+        "by a 95 % Student-t interval over the seeds (PASS above 0, FAIL below, INCONCLUSIVE when it straddles "
+        "0): first the regime, the p* teacher's student minus the standard teacher's (when not above 0 the "
+        "substitute cannot tell teachers apart and the other two are INCONCLUSIVE, never FAIL); then "
+        "SoTeacher's student minus the standard final teacher's; and the within-seed Spearman correlation of "
+        "student quality with minus the teacher's training-input error minus that with the teacher's test "
+        "accuracy (over all trained teachers; the tempered teachers share the standard teacher's accuracy, "
+        "which is what separates the two rankings). The comparisons with the early-stopped and the tempered "
+        "standard teachers are reported in the verdict text, not judged: the paper does not claim them and "
+        "the reviewers note SoTeacher does not beat early stopping."),
     scales={
-        "smoke": {**BASE, "N_test": 2000, "epochs": 40, "n_seeds": 3},
-        "default": {**BASE, "n_seeds": 4},
-        "paper": {**BASE, "N": 2000, "epochs": 120, "hidden": 128, "student_hidden": 64, "n_seeds": 5},
+        "smoke": {**BASE, "N_test": 2000, "epochs": 40, "n_seeds": 8},
+        "default": {**BASE, "n_seeds": 10},
+        "paper": {**BASE, "N": 2000, "N_val": 2000, "epochs": 120, "hidden": 128, "student_hidden": 64,
+                  "n_seeds": 10},
     },
-    measure=measure, verdict=verdict, criteria=CRITERIA, figure=figure,
-    key_metrics=("gain_vs_standard", "gain_vs_standard-es", "acc_gain_vs_standard",
-                 "rho_quality_vs_teacher_err_mean", "rho_quality_vs_teacher_acc_mean"),
-    scale_note=("Synthetic stand-in for WRN40-2 -> WRN40-1 on CIFAR-100 (the digest's only recovered numbers, "
-                "unverified, are not used as targets). Student quality is the expected test cross-entropy: in "
-                "this world student accuracy moves by only a few 1e-3 between realistic teachers (accuracy is "
-                "second order in the error to p*), so it is reported in the verdict text, not judged. Smoke: 40 "
-                "epochs, 3 seeds."),
+    measure=measure, verdict=verdict, criteria=CRITERIA, figure=figure, estimate=estimate,
+    key_metrics=("gain_vs_standard", "oracle_gain_vs_standard", "gain_vs_standard-es", "nll_gain_vs_standard",
+                 "rho_difference"),
+    metrics={
+        "gain_vs_standard": Metric("student test accuracy (expected over the label noise, $\\frac1n\\sum_i "
+                                   "p^*_{\\hat y(x_i)}(x_i)$) with the SoTeacher teacher minus with the standard "
+                                   "final teacher, mean over seeds", "accuracy", "SoTeacher gain"),
+        "oracle_gain_vs_standard": Metric("student test accuracy with the $p^*$ teacher minus with the standard "
+                                          "teacher (does the student respond to its teacher?)", "accuracy",
+                                          "oracle gain"),
+        "gain_vs_standard-es": Metric("student test accuracy with the SoTeacher teacher minus with the "
+                                      "early-stopped standard teacher", "accuracy", "vs early-stopped"),
+        "nll_gain_vs_standard": Metric("student test cross-entropy $-\\frac1n\\sum_i\\sum_k p^*_k\\log f_k(x_i)$ "
+                                       "with the standard teacher minus with the SoTeacher teacher", "nats",
+                                       "SoTeacher gain (NLL)"),
+        "rho_difference": Metric("within-seed Spearman of student accuracy with $-$(teacher error to $p^*$) minus "
+                                 "that with teacher test accuracy, mean over seeds", "1", "rank-correlation gap"),
+        "rho_quality_vs_teacher_err_mean": Metric("within-seed Spearman of student accuracy with $-$(teacher "
+                                                  "training-input error to $p^*$)", "1", "rho (error)"),
+        "rho_quality_vs_teacher_acc_mean": Metric("within-seed Spearman of student accuracy with teacher test "
+                                                  "accuracy", "1", "rho (accuracy)"),
+    },
+    scale_note=("Synthetic stand-in for WRN40-2 -> WRN40-1 on CIFAR-100 (the only recovered numbers of the paper "
+                "are unverified and not used as targets). The world has fewer training inputs (500) and patches "
+                "(2) than the teacher claims' so that student accuracy responds to the teacher (with 1000 inputs "
+                "and 4 patches it moved by about 1e-3 between realistic teachers). Smoke: 40 epochs, 8 seeds; "
+                "default: 60 epochs, 10 seeds."),
     validate=validate, tags=("soteacher", "distillation")))
