@@ -1,6 +1,7 @@
 """Data loaders of theorycheck.hong2021.datasets: digits, the synthetic teacher-labelled task,
 CIFAR-10 python batches from a folder, and the nested per-class splits of Hong et al. 2021 Sec. 4.1."""
 
+import os
 import pickle
 
 import numpy as np
@@ -10,7 +11,27 @@ from theorycheck.errors import InputError
 from theorycheck.hong2021 import datasets as data
 
 
-def _write_cifar(folder, n_train=12, n_test=30, seed=0, bad=None):
+class _RunsACommand:
+    """Unpickling this calls os.system: the classic crafted pickle."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+class _WritesAFile:
+    """Unpickling this calls builtins.exec with code that writes a file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('pwned')",))
+
+
+def _write_cifar(folder, n_train=12, n_test=30, seed=0, bad=None, protocol=None):
     """Write CIFAR-10 python batches in the official format (pickled dicts of bytes keys)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -22,7 +43,7 @@ def _write_cifar(folder, n_train=12, n_test=30, seed=0, bad=None):
         if bad == name:
             batch[b"data"] = batch[b"data"][:, :100]
         with open(folder / name, "wb") as fh:
-            pickle.dump(batch, fh)
+            pickle.dump(batch, fh, protocol=protocol)
     return folder
 
 
@@ -87,6 +108,41 @@ def test_cifar10_batches_load_scaled_with_test_rows_held_out(tmp_path):
     assert D.heldout[s.val].all() and D.heldout[s.test].all()  # validation and test from test_batch
     assert not D.heldout[s.pool.ravel()].any()  # training images from data_batch_*
     assert s.max_per_class == 5  # labels i % 10 of 12 per batch: classes 2..9 have 5 training images
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_cifar10_batches_of_every_pickle_protocol_load(tmp_path, protocol):
+    """Protocol 2 is what the official (Python 2) files use; 4 and 5 are what Python 3 writes."""
+    D = data.load_cifar10(_write_cifar(tmp_path / f"p{protocol}", protocol=protocol))
+    assert D.X.shape == (5 * 12 + 30, 3072)
+
+
+@pytest.mark.parametrize("payload", [_RunsACommand, _WritesAFile])
+@pytest.mark.parametrize("where", ["data", "labels", "top"])
+def test_cifar10_crafted_pickle_is_refused_and_runs_nothing(tmp_path, payload, where):
+    """Issue 14: the loader used pickle.load, so a crafted data_batch_1 ran code of the attacker's
+    choosing. The restricted unpickler admits only the expected dict of bytes keys, lists and arrays."""
+    folder = _write_cifar(tmp_path / "cifar")
+    marker = tmp_path / "pwned"
+    evil = payload(marker)
+    batch = {b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 1, 2]}
+    if where == "top":
+        batch = evil
+    else:
+        batch[where.encode()] = evil if where == "data" else [0, evil, 2]
+    (folder / "data_batch_1").write_bytes(pickle.dumps(batch))
+    with pytest.raises(InputError, match="data_dir") as exc:
+        data.load_cifar10(folder)
+    assert "refused" in str(exc.value)
+    assert not marker.exists()
+
+
+def test_cifar10_object_arrays_are_refused(tmp_path):
+    folder = _write_cifar(tmp_path / "cifar")
+    batch = {b"data": np.array([b"x", 1], dtype=object), b"labels": [0, 1]}
+    (folder / "data_batch_2").write_bytes(pickle.dumps(batch))
+    with pytest.raises(InputError, match="objects"):
+        data.load_cifar10(folder)
 
 
 @pytest.mark.parametrize("case, needle", [

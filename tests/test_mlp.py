@@ -104,3 +104,35 @@ def test_init_and_shapes_are_validated():
         mlp.loss_and_grad(params, X, y, [np.zeros((5, 3))], 1.0)
     with pytest.raises(InputError, match="lam"):
         mlp.loss_and_grad(params, X, y, None, -1.0)
+
+
+@pytest.mark.parametrize("call, needle", [
+    (lambda p, X, y: mlp.loss_and_grad(p, X * np.nan, y), "X_noisy"),
+    (lambda p, X, y: mlp.loss_and_grad(p, X[:, :2], y), "X_noisy"),
+    (lambda p, X, y: mlp.loss_and_grad(p, X[:0], y[:0]), "X_noisy"),
+    (lambda p, X, y: mlp.loss_and_grad(p, X, y + 5), "labels"),
+    (lambda p, X, y: mlp.loss_and_grad(p, X, y[:3]), "labels"),
+    (lambda p, X, y: mlp.loss_and_grad(p, X, y.astype(float)), "labels"),
+    (lambda p, X, y: mlp.loss_and_grad([q + np.inf for q in p], X, y), "params"),
+    (lambda p, X, y: mlp.loss_and_grad(p[:3], X, y), "params"),
+    (lambda p, X, y: mlp.loss_and_grad(p, X, y, [np.full((5, 4), np.nan)], 1.0), "teacher_hidden"),
+    (lambda p, X, y: mlp.loss_terms(p, X, y, np.zeros((5, 4))), "teacher_hidden"),
+    (lambda p, X, y: mlp.error_rate(p, X + np.inf, y), "X"),
+    (lambda p, X, y: mlp.error_rate(p, X, y[:2]), "labels"),
+    (lambda p, X, y: mlp.hidden_features(p, X.T), "X"),
+    (lambda p, X, y: mlp.logits(p, np.zeros((0, 3))), "X"),
+    (lambda p, X, y: mlp.train_classifier(p, X, y[:4], X, y, steps=3, lr=0.1, batch_size=2,
+                                          rng=np.random.default_rng(0)), "y_train"),
+    (lambda p, X, y: mlp.train_classifier(p, X, y, X * np.nan, y, steps=3, lr=0.1, batch_size=2,
+                                          rng=np.random.default_rng(0)), "X_val"),
+    (lambda p, X, y: mlp.train_classifier(p, X, y, X, y, steps=3, lr=0.1, batch_size=2, lam=-1.0,
+                                          rng=np.random.default_rng(0)), "lam"),
+])
+def test_public_functions_refuse_bad_inputs_naming_the_argument(call, needle):
+    """Issue 14: shapes, finiteness, emptiness and label ranges are checked at the boundary, so a bad
+    argument is an InputError naming it, never a deep crash or a NaN result."""
+    rng = np.random.default_rng(0)
+    params = mlp.init_mlp([3, 4, 2], rng)
+    X, y = rng.standard_normal((5, 3)), np.array([0, 1, 0, 1, 1])
+    with pytest.raises(InputError, match=needle):
+        call(params, X, y)

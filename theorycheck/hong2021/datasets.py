@@ -89,19 +89,74 @@ def load_digits_data() -> ClassificationData:
     return ClassificationData(X=X, y=y, n_classes=10, name="digits", heldout=np.ones(len(y), bool))
 
 
+#: The only globals a CIFAR-10 python batch may name: NumPy's array and dtype reconstructors (under
+#: NumPy 1 and 2 module names) and ``_codecs.encode`` (bytes written by Python 3 at protocol 2).
+#: Anything else (``os.system``, ``builtins.eval``, ``subprocess.Popen``, ...) is refused before it
+#: is looked up, so a crafted file cannot run code.
+_CIFAR_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "numpy.core.multiarray", "_reconstruct"),
+    ("numpy.core.numeric", "_frombuffer"): ("numpy._core.numeric", "numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"): ("numpy._core.numeric", "numpy.core.numeric", "_frombuffer"),
+    ("numpy", "ndarray"): ("numpy", "numpy", "ndarray"),
+    ("numpy", "dtype"): ("numpy", "numpy", "dtype"),
+    ("_codecs", "encode"): ("_codecs", "_codecs", "encode"),
+}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """A restricted unpickler for the CIFAR-10 python batches: dicts, lists, bytes, strings, numbers
+    and NumPy arrays of plain (non-object) dtypes only; every other global is refused."""
+
+    def find_class(self, module, name):
+        where = _CIFAR_GLOBALS.get((module, name))
+        if where is None:
+            raise pickle.UnpicklingError(f"refused to load {module}.{name}: a CIFAR-10 batch holds only "
+                                         f"a dict of bytes keys, lists and NumPy arrays")
+        import importlib
+        for mod in where[:2]:
+            try:
+                return getattr(importlib.import_module(mod), where[2])
+            except (ImportError, AttributeError):
+                continue
+        raise pickle.UnpicklingError(f"cannot resolve {module}.{name} in this NumPy")  # pragma: no cover
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError("persistent references are not allowed in a CIFAR-10 batch")
+
+
+def _safe_load_batch(fh):
+    """Unpickle a CIFAR-10 batch with :class:`_CifarUnpickler` and check what came out: a dict with
+    bytes keys whose values are bytes, lists of ints or bytes, or NumPy arrays of a numeric dtype."""
+    batch = _CifarUnpickler(fh, encoding="bytes").load()
+    if not isinstance(batch, dict) or not all(isinstance(k, bytes) for k in batch):
+        raise pickle.UnpicklingError("a CIFAR-10 batch must be a dict with bytes keys")
+    for key, value in batch.items():
+        if isinstance(value, np.ndarray):
+            if value.dtype.hasobject:
+                raise pickle.UnpicklingError(f"entry {key!r} is an array of Python objects")
+        elif isinstance(value, list):
+            if not all(isinstance(v, (int, bytes, str)) for v in value):
+                raise pickle.UnpicklingError(f"entry {key!r} must be a list of ints or bytes")
+        elif not isinstance(value, (bytes, str, int)):
+            raise pickle.UnpicklingError(f"entry {key!r} has the unexpected type {type(value).__name__}")
+    return batch
+
+
 def _read_cifar_batch(path: Path):
     try:
         with open(path, "rb") as fh:
-            batch = pickle.load(fh, encoding="bytes")
+            batch = _safe_load_batch(fh)
         data = np.asarray(batch[b"data"])
         labels = np.asarray(batch[b"labels"])
-    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
+    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, AttributeError,
+            IndexError, MemoryError) as exc:
         raise InputError("data_dir", f"holds an unreadable CIFAR-10 batch {path.name}: {exc}") from exc
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072 or labels.shape != (len(data),):
         raise InputError("data_dir", f"batch {path.name} must hold b'data' uint8 of shape (n, 3072) and "
                                      f"b'labels' of length n; got {data.dtype} {data.shape}, {labels.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise InputError("data_dir", f"batch {path.name} has labels outside 0..9")
+    if not np.issubdtype(labels.dtype, np.integer) or (labels.size and (labels.min() < 0 or labels.max() > 9)):
+        raise InputError("data_dir", f"batch {path.name} has labels outside the integers 0..9")
     return data, labels.astype(np.int64)
 
 
@@ -131,6 +186,9 @@ def load_cifar10(data_dir) -> ClassificationData:
 
     The folder must hold ``data_batch_1`` .. ``data_batch_5`` and ``test_batch``: pickles of dicts with
     ``b'data'`` (uint8 of shape (n, 3072), channel-major 32x32x3) and ``b'labels'`` (n ints in 0..9).
+    They are read with a restricted unpickler that admits only that dict of bytes keys, lists and
+    NumPy arrays: a file naming any other Python object (a crafted pickle whose ``__reduce__`` calls
+    ``os.system``, say) is refused before anything runs.
 
     Parameters
     ----------

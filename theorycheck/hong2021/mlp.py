@@ -60,6 +60,67 @@ def split_params(params):
     return list(params[:L]), list(params[L:])
 
 
+def _check_params(params) -> tuple[list, list]:
+    """``(weights, biases)`` of a valid parameter list: shapes chain, every entry finite."""
+    if isinstance(params, np.ndarray) or not isinstance(params, (list, tuple)):
+        raise InputError("params", f"must be a list [W_1..W_L, b_1..b_L] of arrays, got {type(params).__name__}")
+    W, b = split_params([np.asarray(p, dtype=np.float64) for p in params])
+    for l, (w, bias) in enumerate(zip(W, b)):
+        if w.ndim != 2 or bias.shape != (w.shape[0],) or (l and w.shape[1] != W[l - 1].shape[0]):
+            raise InputError("params", f"layer {l + 1} has W of shape {w.shape} and b of shape {bias.shape}; "
+                                       f"need W_l of shape (n_l, n_(l-1)) and b_l of shape (n_l,)")
+        if not (np.all(np.isfinite(w)) and np.all(np.isfinite(bias))):
+            raise InputError("params", f"layer {l + 1} holds NaN or infinite weights")
+    return W, b
+
+
+def _check_inputs(name: str, X, d: int) -> np.ndarray:
+    """``X`` as a finite float array of shape (N, d) with N >= 1."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != d or X.shape[0] < 1:
+        raise InputError(name, f"must have shape (N, {d}) with N >= 1, got {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise InputError(name, "must be finite (it holds NaN or infinite entries)")
+    return X
+
+
+def _check_labels(name: str, labels, N: int, K: int) -> np.ndarray:
+    """``labels`` as ints in [0, K) of shape (N,)."""
+    y = np.asarray(labels)
+    if y.shape != (N,):
+        raise InputError(name, f"must have shape ({N},) (one label per row), got {y.shape}")
+    if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() >= K)):
+        raise InputError(name, f"must be integers in [0, {K}), got values of {y.dtype} in "
+                               f"[{y.min() if y.size else '-'}, {y.max() if y.size else '-'}]")
+    return y
+
+
+def _check_teacher_features(teacher_hidden, hidden_sizes, N):
+    if isinstance(teacher_hidden, np.ndarray) or not isinstance(teacher_hidden, (list, tuple)):
+        raise InputError("teacher_hidden", "must be a list of arrays, one of shape (N, n_l) per hidden layer")
+    if len(teacher_hidden) != len(hidden_sizes):
+        raise InputError("teacher_hidden", f"must have {len(hidden_sizes)} hidden layers, got {len(teacher_hidden)}")
+    out = []
+    for l, (t, n) in enumerate(zip(teacher_hidden, hidden_sizes)):
+        t = np.asarray(t, dtype=np.float64)
+        if t.shape != (N, n):
+            raise InputError("teacher_hidden", f"layer {l} must have shape {(N, n)}, got {t.shape}")
+        if not np.all(np.isfinite(t)):
+            raise InputError("teacher_hidden", f"layer {l} holds NaN or infinite entries")
+        out.append(t)
+    return out
+
+
+def _checked(params, X, labels=None, teacher_hidden=None, X_name="X", labels_name="labels"):
+    """Validate a call at the public boundary; returns (params, X, labels, teacher_hidden)."""
+    W, b = _check_params(params)
+    X = _check_inputs(X_name, X, W[0].shape[1])
+    y = None if labels is None else _check_labels(labels_name, labels, len(X), W[-1].shape[0])
+    th = None if teacher_hidden is None else _check_teacher_features(
+        teacher_hidden, [w.shape[0] for w in W[:-1]], len(X))
+    return W + b, X, y, th
+
+
 def _forward(params, X):
     W, b = split_params(params)
     return nets.forward(W, X, _ACT, biases=b)
@@ -68,20 +129,14 @@ def _forward(params, X):
 def hidden_features(params, X) -> tuple[np.ndarray, ...]:
     """Hidden features :math:`h_l = \\mathrm{relu}(W_l h_{l-1} + b_l)`, one array of shape (N, n_l) per
     hidden layer: what the feature-difference term of Eq. (2) compares."""
+    params, X, _, _ = _checked(params, X)
     return _forward(params, X).hidden
 
 
 def logits(params, X) -> np.ndarray:
     """Output scores of shape (N, K) (linear output layer)."""
+    params, X, _, _ = _checked(params, X)
     return _forward(params, X).out
-
-
-def _check_teacher(fwd, teacher_hidden, N):
-    if len(teacher_hidden) != len(fwd.hidden):
-        raise InputError("teacher_hidden", f"must have {len(fwd.hidden)} hidden layers, got {len(teacher_hidden)}")
-    for l, (s, t) in enumerate(zip(fwd.hidden, teacher_hidden)):
-        if t.shape != s.shape:
-            raise InputError("teacher_hidden", f"layer {l} must have shape {s.shape}, got {t.shape}")
 
 
 def loss_terms(params, X_noisy, labels, teacher_hidden=None) -> tuple[float, float]:
@@ -101,14 +156,34 @@ def loss_terms(params, X_noisy, labels, teacher_hidden=None) -> tuple[float, flo
         Mean softmax cross-entropy (the classification form of Eq. (1)).
     feature : float
         :math:`\\frac1N\\sum_i\\sum_l \\|h^s_{l}(x_i+\\epsilon_i) - h^t_{l}(x_i)\\|_2^2` (0 without a teacher).
+
+    Raises
+    ------
+    InputError
+        If an argument has the wrong shape, holds NaN or infinite values, or a label is out of range.
     """
+    params, X_noisy, labels, teacher_hidden = _checked(params, X_noisy, labels, teacher_hidden, "X_noisy")
     fwd = _forward(params, X_noisy)
     base, _ = nets.softmax_cross_entropy(fwd.out, labels)
     if teacher_hidden is None:
         return base, 0.0
-    _check_teacher(fwd, teacher_hidden, len(X_noisy))
     feat = nets.feature_loss(fwd.hidden, teacher_hidden, reduction="mean")
     return base, float(feat)
+
+
+def _loss_and_grad(params, X_noisy, labels, teacher_hidden, lam):
+    """:func:`loss_and_grad` without the checks (the training loop validates once, before it starts)."""
+    W, b = split_params(params)
+    fwd = nets.forward(W, X_noisy, _ACT, biases=b)
+    loss, g_out = nets.softmax_cross_entropy(fwd.out, labels)
+    g_hidden = None
+    if teacher_hidden is not None and lam > 0:
+        N = len(X_noisy)
+        diffs = [s - t for s, t in zip(fwd.hidden, teacher_hidden)]
+        loss += lam * sum(float(np.sum(d * d)) for d in diffs) / N
+        g_hidden = [(2.0 * lam / N) * d for d in diffs]
+    gW, gb = nets.backward(W, X_noisy, fwd, g_out, g_hidden, _ACT, with_bias=True)
+    return float(loss), gW + gb
 
 
 def loss_and_grad(params, X_noisy, labels, teacher_hidden=None, lam: float = 0.0):
@@ -131,25 +206,26 @@ def loss_and_grad(params, X_noisy, labels, teacher_hidden=None, lam: float = 0.0
     -------
     loss : float
     grads : list of ndarray, same layout and shapes as ``params``
+
+    Raises
+    ------
+    InputError
+        If an argument has the wrong shape, holds NaN or infinite values, or a label is out of range.
     """
     lam = check_real("lam", lam, low=0.0)
-    W, b = split_params(params)
-    fwd = nets.forward(W, X_noisy, _ACT, biases=b)
-    loss, g_out = nets.softmax_cross_entropy(fwd.out, labels)
-    g_hidden = None
-    if teacher_hidden is not None and lam > 0:
-        _check_teacher(fwd, teacher_hidden, len(X_noisy))
-        N = len(X_noisy)
-        diffs = [s - t for s, t in zip(fwd.hidden, teacher_hidden)]
-        loss += lam * sum(float(np.sum(d * d)) for d in diffs) / N
-        g_hidden = [(2.0 * lam / N) * d for d in diffs]
-    gW, gb = nets.backward(W, X_noisy, fwd, g_out, g_hidden, _ACT, with_bias=True)
-    return float(loss), gW + gb
+    params, X_noisy, labels, teacher_hidden = _checked(params, X_noisy, labels, teacher_hidden, "X_noisy")
+    return _loss_and_grad(params, X_noisy, labels, teacher_hidden, lam)
+
+
+def _error_rate(params, X, labels) -> float:
+    return float(np.mean(np.argmax(_forward(params, X).out, axis=1) != labels))
 
 
 def error_rate(params, X, labels) -> float:
-    """Classification error: the fraction of rows whose arg-max score is not the label."""
-    return float(np.mean(np.argmax(logits(params, X), axis=1) != labels))
+    """Classification error: the fraction of rows of ``X`` (shape (N, d_x), N >= 1) whose arg-max score
+    is not the label (``labels`` of shape (N,), ints in [0, K))."""
+    params, X, labels, _ = _checked(params, X, labels)
+    return _error_rate(params, X, labels)
 
 
 def step_lr(lr: float, steps: int, drops=(1 / 3, 2 / 3), factor: float = 0.1):
@@ -203,17 +279,24 @@ def train_classifier(params0, X_train, y_train, X_val, y_val, *, steps: int, lr:
     -------
     TrainedClassifier
         The validation error is the criterion; ties keep the earliest step.
+
+    Raises
+    ------
+    InputError
+        If an argument has the wrong shape, holds NaN or infinite values, or a label is out of range.
     """
-    N = len(X_train)
     batch_size = check_int("batch_size", batch_size, low=1)
-    if teacher_hidden is not None:
-        teacher_hidden = [np.asarray(t) for t in teacher_hidden]
+    lam = check_real("lam", lam, low=0.0)
+    params0, X_train, y_train, teacher_hidden = _checked(params0, X_train, y_train, teacher_hidden,
+                                                         "X_train", "y_train")
+    _, X_val, y_val, _ = _checked(params0, X_val, y_val, None, "X_val", "y_val")
+    N = len(X_train)
 
     def objective(params, idx):
         th = None if teacher_hidden is None else [t[idx] for t in teacher_hidden]
-        return loss_and_grad(params, X_train[idx], y_train[idx], th, lam)
+        return _loss_and_grad(params, X_train[idx], y_train[idx], th, lam)
 
     res = sgd(params0, objective, N, steps=steps, lr=step_lr(lr, steps), rng=rng, batch_size=batch_size,
-              eval_fn=lambda p: error_rate(p, X_val, y_val), eval_every=eval_every, momentum=momentum)
+              eval_fn=lambda p: _error_rate(p, X_val, y_val), eval_every=eval_every, momentum=momentum)
     return TrainedClassifier(params=res.best_params, val_error=res.best_eval, best_step=res.best_step,
                              final_val_error=res.history["eval"][-1])
