@@ -11,7 +11,9 @@ from theorycheck.errors import InputError
 from theorycheck.hong2021.relu.population import (arccos_kernel, bayes_error, population_error,
                                          population_error_mc, relu_cross_moment,
                                          teacher_second_moment)
-from theorycheck.hong2021.relu.teachers import pooled_output_weights, pooled_teacher, xavier_teacher
+from theorycheck.hong2021.relu.runs import fig2_objective, fig2_problem, fig6_problem
+from theorycheck.hong2021.relu.teachers import (pooled_output_weights, pooled_teacher, training_set,
+                                                xavier_teacher)
 
 EPS = np.finfo(float).eps
 
@@ -60,7 +62,7 @@ def test_population_error_matches_monte_carlo(m, d, sigma, seed):
 
 
 def test_bayes_error_matches_monte_carlo_of_the_bayes_predictor():
-    # Bayes predictor E[f_t | z] = sum_j a_j [mu_j Phi(mu_j/s_j) + s_j phi(mu_j/s_j)] (digest §6)
+    # Bayes predictor E[f_t | z] = sum_j a_j [mu_j Phi(mu_j/s_j) + s_j phi(mu_j/s_j)]
     rng = np.random.default_rng(3)
     m, d, sigma = 20, 5, 0.6
     W_t, a_t = _net(rng, m, d)
@@ -152,7 +154,80 @@ def test_cross_moment_rejects_bad_covariances(kwargs, match):
 def test_population_error_rejects_bad_shapes():
     rng = np.random.default_rng(0)
     W, a = _net(rng, 3, 2)
-    with pytest.raises(InputError, match="alpha"):
+    with pytest.raises(InputError, match="^a must have shape"):
         population_error(W, a[:2], W, a, 0.1)
     with pytest.raises(InputError, match="columns"):
         population_error(W, a, np.ones((3, 4)), a, 0.1)
+    with pytest.raises(InputError, match="^W must be a non-empty"):
+        population_error(np.ones((0, 2)), np.ones(0), W, a, 0.1)
+
+
+# ------------------------------------------------------------------ inputs refused at the boundary
+def _nan_at(arr, where=(0,)):
+    out = np.array(arr, dtype=float)
+    out[where] = np.nan
+    return out
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda W, a: teacher_second_moment(_nan_at(W, (0, 0)), a), "^W_t contains non-finite"),
+    (lambda W, a: teacher_second_moment(W, _nan_at(a)), "^a_t contains non-finite"),
+    (lambda W, a: teacher_second_moment(np.where(W > 0, np.inf, W), a), "^W_t contains non-finite"),
+    (lambda W, a: population_error(_nan_at(W, (1, 1)), a, W, a, 0.5), "^W contains non-finite"),
+    (lambda W, a: population_error(W, a, W, _nan_at(a), 0.5), "^a_t contains non-finite"),
+    (lambda W, a: population_error(W, a, W, a, float("nan")), "^sigma"),
+    (lambda W, a: bayes_error(_nan_at(W, (0, 1)), a, 0.5), "^W_t contains non-finite"),
+    (lambda W, a: relu_cross_moment(W, _nan_at(a), W, a, 1.0, 1.0, 1.0), "^alpha contains non-finite"),
+    (lambda W, a: population_error_mc(W, a, W, a, np.zeros((0, 2)), np.zeros((0, 2))), "^X must have shape"),
+    (lambda W, a: population_error_mc(W, a, W, a, np.zeros((1, 2)), np.zeros((1, 2))), "^X must have shape"),
+    (lambda W, a: population_error_mc(W, a, W, a, _nan_at(np.zeros((5, 2)), (0, 0)), np.zeros((5, 2))),
+     "^X contains non-finite"),
+    (lambda W, a: population_error_mc(W, a, W, a, np.zeros((5, 2)), np.zeros((4, 2))), "^E must have"),
+    (lambda W, a: population_error_mc(_nan_at(W, (0, 0)), a, W, a, np.zeros((5, 2)), np.zeros((5, 2))),
+     "^W contains non-finite"),
+])
+def test_non_finite_or_empty_inputs_are_refused_by_name(call, match):
+    # issue 14: these returned NaN (or, for an empty test set, NaN with a warning) instead of refusing
+    rng = np.random.default_rng(0)
+    W, a = _net(rng, 3, 2)
+    with pytest.raises(InputError, match=match):
+        call(W, a)
+
+
+@pytest.mark.parametrize("args, match", [
+    ((float("nan"), 1.0, 0.5), "^a must be finite"),
+    ((1.0, float("inf"), 0.5), "^b must be finite"),
+    ((1.0, 1.0, float("nan")), "^kappa must be finite"),
+    ((1.0, 1.0, 1.5), "^kappa must satisfy"),
+    ((0.0, 1.0, 0.1), "^kappa must satisfy"),
+])
+def test_arccos_kernel_refuses_what_no_gaussian_pair_has(args, match):
+    # issue 14: arccos_kernel(nan, 1, .5) returned 0.0
+    with pytest.raises(InputError, match=match):
+        arccos_kernel(*args)
+    # round-off just past |kappa| = ab (the diagonal) is still accepted and clipped
+    assert arccos_kernel(1.0, 1.0, 1.0 + 1e-14) == pytest.approx(0.5, rel=1e-12)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda W, a: xavier_teacher(4, 3, None), "^rng must be a numpy"),
+    (lambda W, a: training_set(np.full_like(W, np.nan), a, 5, 0.5, np.random.default_rng(0)), "^W_t contains"),
+    (lambda W, a: training_set(W, a[:2], 5, 0.5, np.random.default_rng(0)), "^a_t must have shape"),
+])
+def test_teachers_and_data_refuse_bad_inputs_by_name(call, match):
+    W, a = xavier_teacher(6, 3, np.random.default_rng(1))
+    with pytest.raises(InputError, match=match):
+        call(W, a)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: fig2_problem(6, 3, 0.5, 10, 5, (1, 2, 3)), "^N must be in"),
+    (lambda: fig2_problem(6, 3, 0.5, 5, 5, (1, 2)), "^seeds must be three"),
+    (lambda: fig6_problem(6, 3, 0.5, 5, 5, None), "^seeds must be three"),
+    (lambda: fig2_objective(float("nan"), 3), "^lam_d must be a finite"),
+    (lambda: fig2_objective(1.0, 0), "^d must be in"),
+])
+def test_run_builders_refuse_bad_inputs_by_name(call, match):
+    # a NaN lambda used to give the base loss silently; a short seed tuple a bare unpacking error
+    with pytest.raises(InputError, match=match):
+        call()

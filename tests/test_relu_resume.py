@@ -142,7 +142,7 @@ def test_a_file_that_is_not_a_snapshot_is_refused(tmp_path):
 
 # ------------------------------------------------------------------ through the claim (sweep cells)
 FIG6_TINY = {"m": 40, "d": 5, "N_s": [20], "g": [1, 2, 4], "steps": 200, "n_eval": 8, "batch_size": 4,
-             "min_N_over_d": 4.0, "snapshot_s": 1e-9}
+             "reps": 1, "snapshot_s": 1e-9}
 
 
 def test_fig6_claim_cell_interrupted_and_rerun_gives_the_uninterrupted_result(tmp_path, monkeypatch):
@@ -192,7 +192,8 @@ def test_snapshot_and_progress_intervals_change_neither_cell_keys_nor_numbers(tm
     first = run_claim("hong2021.fig6", "smoke", out=tmp_path, params=FIG6_TINY)
     again = run_claim("hong2021.fig6", "smoke", out=tmp_path,
                       params={**FIG6_TINY, "snapshot_s": 1e6, "progress_s": 1e6})
-    assert dict(again.cells) == {"run": 0, "reused": first.cells["run"], "recomputed": 0}
+    counts = {k: again.cells[k] for k in ("run", "reused", "recomputed")}
+    assert counts == {"run": 0, "reused": first.cells["run"], "recomputed": 0}
     fresh = run_claim("hong2021.fig6", "smoke", out=None, params={**FIG6_TINY, "snapshot_s": 1e6})
     assert fresh.metrics == first.metrics
 
@@ -203,3 +204,84 @@ def test_fig2_and_fig6_validate_snapshot_interval():
         assert get_claim(cid).scales["paper"]["snapshot_s"] > 0
         with pytest.raises(InputError, match="snapshot_s"):
             resolve(get_claim(cid), "smoke", {"snapshot_s": 0})
+
+
+# ------------------------------------------------------------------ damaged or modified snapshots
+def _interrupted_snapshot(tmp_path, setting=("primal", 5, "eq2")):
+    snap = tmp_path / "run.snapshot"
+    with pytest.raises(KeyboardInterrupt):
+        _train(setting, snapshot=snap, interrupt_at=100)
+    with np.load(snap, allow_pickle=False) as z:
+        return snap, {k: z[k] for k in z.files}
+
+
+def _rewrite(snap, arrays, *, reseal):
+    from theorycheck.hong2021.relu.checkpoint import _checksum
+    arrays = dict(arrays)
+    if reseal:                       # a forger who also recomputes the checksum
+        arrays["checksum"] = np.array(_checksum(arrays))
+    with open(snap, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def _nan_first(a):
+    a = a.copy()
+    a.flat[0] = np.nan
+    return a
+
+
+@pytest.mark.parametrize("tamper, reseal, match", [
+    (lambda d: {**d, "W1": d["W1"] * 1.5}, False, "checksum"),
+    (lambda d: {**d, "W1": _nan_first(d["W1"])}, True, "'W1' holds non-finite"),
+    (lambda d: {**d, "a": _nan_first(d["a"])}, True, "'a' holds non-finite"),
+    (lambda d: {**d, "W1": d["W1"][:-1]}, True, "does not fit this simulator"),
+    (lambda d: {**d, "rec_test": d["rec_test"][:-1]}, True, "different lengths"),
+    (lambda d: {**d, "step": np.array(10 ** 6)}, True, "out of range"),
+    (lambda d: {**d, "perm": np.zeros_like(d["perm"])}, True, "not a permutation"),
+    (lambda d: {**d, "fingerprint": np.array("{")}, True, "not JSON"),
+    (lambda d: {k: v for k, v in d.items() if k != "checksum"}, False, "checksum"),
+])
+def test_a_modified_snapshot_is_refused_as_unreadable_naming_the_file(tamper, reseal, match, tmp_path):
+    # issue 14: a tampered snapshot used to end in "training loss became inf; lower the learning rate"
+    from theorycheck.hong2021.relu.checkpoint import UnreadableSnapshot
+    from theorycheck.store import UnreadableFile
+    snap, arrays = _interrupted_snapshot(tmp_path)
+    _rewrite(snap, tamper(arrays), reseal=reseal)
+    with pytest.raises(UnreadableSnapshot, match=match) as info:
+        _train(("primal", 5, "eq2"), snapshot=snap)
+    assert isinstance(info.value, UnreadableFile) and isinstance(info.value, InputError)
+    assert info.value.path == snap and str(snap) in str(info.value)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty"])
+def test_a_truncated_or_empty_snapshot_is_refused_as_unreadable(damage, tmp_path):
+    from theorycheck.hong2021.relu.checkpoint import UnreadableSnapshot
+    snap, _ = _interrupted_snapshot(tmp_path)
+    data = snap.read_bytes()
+    snap.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"")
+    with pytest.raises(UnreadableSnapshot, match="not a readable .npz"):
+        _train(("primal", 5, "eq2"), snapshot=snap)
+
+
+def test_a_claim_cell_with_a_modified_snapshot_sets_it_aside_and_starts_afresh(tmp_path, monkeypatch):
+    from theorycheck.hong2021.relu import checkpoint
+    fresh = run_claim("hong2021.fig6", "smoke", out=None, params=FIG6_TINY)
+    real_train, calls = checkpoint.train, []
+
+    def interrupted_train(*args, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            kw["progress"] = _Interrupt(30)
+        return real_train(*args, **kw)
+    monkeypatch.setattr("theorycheck.hong2021.relu.checkpoint.train", interrupted_train)
+    with pytest.raises(KeyboardInterrupt):
+        run_claim("hong2021.fig6", "smoke", out=tmp_path, params=FIG6_TINY)
+    monkeypatch.setattr("theorycheck.hong2021.relu.checkpoint.train", real_train)
+    (snap,) = tmp_path.rglob("*.snapshot")
+    with np.load(snap, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["W1"] = arrays["W1"] * 1e30            # finite, but training from it would blow up
+    _rewrite(snap, arrays, reseal=False)
+    again = run_claim("hong2021.fig6", "smoke", out=tmp_path, params=FIG6_TINY)
+    assert again.metrics == fresh.metrics
+    assert [p.name for p in tmp_path.rglob("*.unreadable")] == [snap.name + ".unreadable"]

@@ -93,80 +93,87 @@ def fig2_cell(cell: dict, rng: np.random.Generator, run) -> dict:
     return run_student(problem, spec, rng, checkpoint=checkpoint, progress=progress)
 
 
-def fig2_measurements(runs: dict, stats: list, *, N_s: list, lam_d: list, reps: int, d: int,
-                      mid: list) -> tuple[dict, dict]:
-    """Fig. 2's curves and metrics from its students.
+def _rel(run: dict, key: str, moment: float) -> float:
+    """A run's test error as a fraction of :math:`\\mathbb E f_t^2` (the error of predicting 0)."""
+    return float(run[key]) / moment
 
-    Per N_s the lambda with the lowest early-stopped error (mean over repetitions) is chosen; its
-    early-stopped error is the ``early_stopped`` curve, its end-of-training error ``zero_loss``;
-    ``base`` is the early-stopped lambda = 0 run.
+
+def fig2_measurements(runs: dict, stats: list, *, N_s: list, lam_d: list, reps: int,
+                      d: int) -> tuple[dict, dict]:
+    """Fig. 2's numbers per repetition, and its curves (means over repetitions).
+
+    Each repetition is one replicate of the paper's experiment (its own teacher, initialisation and
+    samples, shared by all of its students). In each repetition and at each N_s the lambda with the
+    lowest early-stopped error is chosen, as the paper does ("out of all the early-stopped networks
+    trained with different lambda's, we pick out the one that has the best early-stopped test
+    error"); its early-stopped error is the early-stopped student's, its end-of-training error the
+    zero-loss student's, and the early-stopped lambda = 0 run is the base student. Errors are
+    divided by the repetition's :math:`\\mathbb E f_t^2`, so repetitions with different teachers are
+    comparable and the pairs (same data and initialisation) stay paired.
 
     Parameters
     ----------
     runs : dict (rep, N_s, lam_d) -> :func:`fig2_cell` output, for every lam_d in ``[0] + lam_d``
     stats : list of :func:`fig2_teacher_cell` outputs, one per repetition
-    N_s, lam_d : the grids (lam_d without the base 0);  reps : int;  d : int
-    mid : list of int, the N_s of the mid range (the verdict's)
+    N_s, lam_d : the grids (lam_d without the base 0);  reps : int;  d : int, input dimension
 
     Returns
     -------
     metrics, series : dict, dict
+        ``metrics`` holds per-repetition lists (outer index the repetition, inner the N_s):
+        ``early_stopped_rel``, ``zero_loss_rel``, ``base_rel``, ``final_fit``, ``lam_d_chosen``,
+        ``bayes_rel`` (one per repetition), and the means over repetitions of the three ratios.
     """
-    lams = [0.0] + [float(v) for v in lam_d]
-    R = reps
-    mean = lambda f, N, lam: float(np.mean([f(runs[(r, N, lam)]) for r in range(R)]))  # noqa: E731
-    series = {"N_s": [], "early_stopped": [], "zero_loss": [], "base": [], "lambda": [], "lam_d": [],
-              "final_fit": [], "base_best_step": [], "st_best_step": [], "st_final_step": []}
-    per_lambda = {}
-    for N in N_s:
-        es = {lam: mean(lambda x: x["best_test_error"], N, lam) for lam in lams[1:]}
-        lam_star = min(es, key=es.get)           # the lambda with the best early-stopped error
-        per_lambda[str(N)] = {"lam_d": lams[1:], "early_stopped": [es[l] for l in lams[1:]],
-                              "final": [mean(lambda x: x["final_test_error"], N, l) for l in lams[1:]]}
-        series["N_s"].append(N)
-        series["early_stopped"].append(es[lam_star])
-        series["zero_loss"].append(mean(lambda x: x["final_test_error"], N, lam_star))
-        series["base"].append(mean(lambda x: x["best_test_error"], N, 0.0))
-        series["lam_d"].append(lam_star)
-        series["lambda"].append(lam_star / d)
-        series["final_fit"].append(max(runs[(r, N, lam_star)]["final_fit"] for r in range(R)))
-        series["base_best_step"].append(runs[(0, N, 0.0)]["best_step"])
-        series["st_best_step"].append(runs[(0, N, lam_star)]["best_step"])
-        series["st_final_step"].append(runs[(0, N, lam_star)]["final_step"])
-    series["per_lambda"] = per_lambda
-    # trajectories of the first repetition at the largest mid-range N_s (the early-stopping picture)
-    N_show = mid[-1]
-    k = series["N_s"].index(N_show)
+    lams = [float(v) for v in lam_d]
+    N_s, R = list(N_s), int(reps)
+    tm = [float(s["teacher_moment"]) for s in stats]
+    es, zl, base, fit, chosen = ([[0.0] * len(N_s) for _ in range(R)] for _ in range(5))
+    for rep in range(R):
+        for i, N in enumerate(N_s):
+            st = {lam: runs[(rep, N, lam)] for lam in lams}
+            star = min(lams, key=lambda lam: st[lam]["best_test_error"])
+            es[rep][i] = _rel(st[star], "best_test_error", tm[rep])
+            zl[rep][i] = _rel(st[star], "final_test_error", tm[rep])
+            base[rep][i] = _rel(runs[(rep, N, 0.0)], "best_test_error", tm[rep])
+            fit[rep][i] = float(st[star]["final_fit"])
+            chosen[rep][i] = star
+    ratio = lambda a, b: [float(np.mean([a[rep][i] / b[rep][i] for rep in range(R)]))  # noqa: E731
+                          for i in range(len(N_s))]
+    st_runs = [run for key, run in runs.items() if key[2] > 0]
+    metrics = {
+        "N_s": N_s, "reps": R,
+        "early_stopped_rel": es, "zero_loss_rel": zl, "base_rel": base,
+        "bayes_rel": [float(s["bayes_error"]) / m for s, m in zip(stats, tm)],
+        "final_fit": fit, "lam_d_chosen": chosen,
+        "es_over_zero_loss": ratio(es, zl), "es_over_base": ratio(es, base),
+        "zero_loss_over_base": ratio(zl, base),
+        "best_during_training_fraction": float(np.mean([rep["best_step"] < rep["final_step"] for rep in st_runs])),
+        "n_runs": len(runs),
+    }
+
+    mean = lambda f, N, lam: float(np.mean([runs[(rep, N, lam)][f] for rep in range(R)]))  # noqa: E731
+    col = lambda a, i: float(np.mean([a[rep][i] * tm[rep] for rep in range(R)]))  # noqa: E731
+    series = {"N_s": N_s,
+              "early_stopped": [col(es, i) for i in range(len(N_s))],
+              "zero_loss": [col(zl, i) for i in range(len(N_s))],
+              "base": [col(base, i) for i in range(len(N_s))],
+              "lam_d": [chosen[0][i] for i in range(len(N_s))],
+              "lambda": [chosen[0][i] / d for i in range(len(N_s))],
+              "final_fit": [max(fit[rep][i] for rep in range(R)) for i in range(len(N_s))],
+              "per_lambda": {str(N): {"lam_d": lams,
+                                      "early_stopped": [mean("best_test_error", N, lam) for lam in lams],
+                                      "final": [mean("final_test_error", N, lam) for lam in lams]}
+                             for N in N_s},
+              "seconds_per_step_max": max(rep["seconds_per_step"] for rep in runs.values())}
+    # trajectories of the first repetition at the largest N_s (the early-stopping picture)
+    N_show, lam_show = N_s[-1], chosen[0][-1]
     shown = ("steps", "test_error", "train_base")
-    series["trajectory"] = {"N_s": N_show, "lam_d": series["lam_d"][k],
-                            "st": {f: runs[(0, N_show, series["lam_d"][k])][f] for f in shown},
+    series["trajectory"] = {"N_s": N_show, "lam_d": lam_show,
+                            "st": {f: runs[(0, N_show, lam_show)][f] for f in shown},
                             "base": {f: runs[(0, N_show, 0.0)][f] for f in shown}}
     series["bayes_error"] = float(np.mean([s["bayes_error"] for s in stats]))
-    series["teacher_moment"] = float(np.mean([s["teacher_moment"] for s in stats]))
+    series["teacher_moment"] = float(np.mean(tm))
     series["test_error_kind"] = "exact population error (arc-cosine kernel closed form, float64)"
-
-    idx = [series["N_s"].index(n) for n in mid]
-    ratio_zl = [series["early_stopped"][i] / series["zero_loss"][i] for i in idx]
-    ratio_base = [series["early_stopped"][i] / series["base"][i] for i in idx]
-    ratio_zl_base = [series["zero_loss"][i] / series["base"][i] for i in idx]
-    all_runs = list(runs.values())
-    metrics = {
-        "mid_N_s": list(mid),
-        "es_over_zero_loss_mid": ratio_zl,
-        "es_over_base_mid": ratio_base,
-        "zero_loss_over_base_mid": ratio_zl_base,
-        "max_es_over_zero_loss_mid": max(ratio_zl),
-        "max_es_over_base_mid": max(ratio_base),
-        "min_zero_loss_over_base_mid": min(ratio_zl_base),
-        "max_final_fit_mid": max(series["final_fit"][i] for i in idx),
-        "es_over_base_all": [e / b for e, b in zip(series["early_stopped"], series["base"])],
-        "es_over_zero_loss_all": [e / z for e, z in zip(series["early_stopped"], series["zero_loss"])],
-        "best_during_training_fraction": float(np.mean([r["best_step"] < r["final_step"]
-                                                        for k_, r in runs.items() if k_[2] > 0])),
-        "bayes_error": series["bayes_error"],
-        "n_runs": len(all_runs),
-        "seconds_per_step_max": max(r["seconds_per_step"] for r in all_runs),
-    }
     return metrics, series
 
 
@@ -206,52 +213,60 @@ def fig6_cell(cell: dict, rng: np.random.Generator, run) -> dict:
     return run_student(problem, spec, rng, checkpoint=checkpoint, progress=progress)
 
 
-def fig6_measurements(runs: dict, stats: list, *, N_s: list, g: list, reps: int,
-                      large: list) -> tuple[dict, dict]:
-    """Fig. 6's curves and metrics from its students.
+def fig6_measurements(runs: dict, stats: list, *, N_s: list, g: list, reps: int) -> tuple[dict, dict]:
+    """Fig. 6's numbers per repetition, and its curves (means over repetitions).
+
+    Each repetition has its own teacher, initialisation and samples, shared by all of its students.
+    Errors are divided by the repetition's :math:`\\mathbb E f_t^2` (the error of predicting 0).
 
     Parameters
     ----------
     runs : dict (rep, N_s, g) -> :func:`fig6_cell` output, g in ``g + [None]`` (None: targets only)
     stats : list of :func:`fig6_teacher_cell` outputs, one per repetition
     N_s, g : the grids;  reps : int
-    large : list of int, the N_s that are "not too small" (the verdict's)
 
     Returns
     -------
     metrics, series : dict, dict
-        Spearman's rank correlation between g and the early-stopped (and the final) error per N_s
-        (:func:`theorycheck.stats.spearman`), whether the smallest g has the lowest error, and the
-        growth from the smallest to the largest g at the largest N_s.
+        ``metrics`` holds, per repetition (outer index) and N_s (next index), the early-stopped and
+        end-of-training errors over g (``early_stopped_rel``, ``final_rel``), the targets-only
+        errors (``targets_only_rel``), Spearman's rank correlation between g and the error
+        (``spearman_early_stopped_reps``, ``spearman_final_reps``;
+        :func:`theorycheck.stats.spearman`), and their means over repetitions per N_s.
     """
-    gs, N_s, R = list(g), list(N_s), reps
-    mean = lambda f, N, g_: float(np.mean([runs[(r, N, g_)][f] for r in range(R)]))  # noqa: E731
-    es = [[mean("best_test_error", N, g_) for g_ in gs] for N in N_s]
-    fin = [[mean("final_test_error", N, g_) for g_ in gs] for N in N_s]
-    tm = float(np.mean([s["teacher_moment"] for s in stats]))
-    series = {"g": gs, "N_s": N_s, "test_error": es, "test_error_final": fin,
-              "targets_only": [mean("best_test_error", N, None) for N in N_s],
-              "targets_only_final": [mean("final_test_error", N, None) for N in N_s],
-              "final_fit": [[max(runs[(r, N, g_)]["final_fit"] for r in range(R)) for g_ in gs] for N in N_s],
-              "bayes_error": float(np.mean([s["bayes_error"] for s in stats])), "teacher_moment": tm,
-              "test_error_kind": "exact population error (arc-cosine kernel closed form, float64)",
-              "reported": "test_error: early-stopped (best over the evaluation schedule); "
-                          "test_error_final: end of training. The paper does not say which it plotted."}
-    rho_es = [spearman(gs, es[N_s.index(N)]) for N in N_s]
-    rho_fin = [spearman(gs, fin[N_s.index(N)]) for N in N_s]
-    i_max = N_s.index(max(large))
+    gs, N_s, R = list(g), list(N_s), int(reps)
+    tm = [float(s["teacher_moment"]) for s in stats]
+    es = [[[_rel(runs[(rep, N, g_)], "best_test_error", tm[rep]) for g_ in gs] for N in N_s] for rep in range(R)]
+    fin = [[[_rel(runs[(rep, N, g_)], "final_test_error", tm[rep]) for g_ in gs] for N in N_s] for rep in range(R)]
+    tgt = [[_rel(runs[(rep, N, None)], "best_test_error", tm[rep]) for N in N_s] for rep in range(R)]
+    tgt_fin = [[_rel(runs[(rep, N, None)], "final_test_error", tm[rep]) for N in N_s] for rep in range(R)]
+    rho_es = [[spearman(gs, es[rep][i]) for i in range(len(N_s))] for rep in range(R)]
+    rho_fin = [[spearman(gs, fin[rep][i]) for i in range(len(N_s))] for rep in range(R)]
     g_lo, g_hi = int(np.argmin(gs)), int(np.argmax(gs))
+    over_reps = lambda f: [float(np.mean([f(rep, i) for rep in range(R)])) for i in range(len(N_s))]  # noqa: E731
     metrics = {
-        "large_N_s": list(large),
-        "spearman_early_stopped": rho_es,
-        "spearman_final": rho_fin,
-        "min_spearman_large": min(rho_es[N_s.index(N)] for N in large),
-        "min_spearman_final_large": min(rho_fin[N_s.index(N)] for N in large),
-        "g1_lowest_large": [bool(np.argmin(es[N_s.index(N)]) == g_lo) for N in large],
-        "growth_largest_N": es[i_max][g_hi] / es[i_max][g_lo],
-        "growth_final_largest_N": fin[i_max][g_hi] / fin[i_max][g_lo],
-        "relative_error_g_min_largest_N": es[i_max][g_lo] / tm,
-        "bayes_over_teacher_moment": series["bayes_error"] / tm,
+        "N_s": N_s, "g": gs, "reps": R,
+        "early_stopped_rel": es, "final_rel": fin, "targets_only_rel": tgt, "targets_only_final_rel": tgt_fin,
+        "bayes_rel": [float(s["bayes_error"]) / m for s, m in zip(stats, tm)],
+        "spearman_early_stopped_reps": rho_es, "spearman_final_reps": rho_fin,
+        "spearman_early_stopped": over_reps(lambda rep, i: rho_es[rep][i]),
+        "spearman_final": over_reps(lambda rep, i: rho_fin[rep][i]),
+        "growth": over_reps(lambda rep, i: es[rep][i][g_hi] / es[rep][i][g_lo]),
+        "g_min_lowest_fraction": over_reps(lambda rep, i: float(int(np.argmin(es[rep][i])) == g_lo)),
+        "error_g_min": over_reps(lambda rep, i: es[rep][i][g_lo]),
         "n_runs": len(runs),
     }
+    mean = lambda f, N, g_: float(np.mean([runs[(rep, N, g_)][f] for rep in range(R)]))  # noqa: E731
+    series = {"g": gs, "N_s": N_s,
+              "test_error": [[mean("best_test_error", N, g_) for g_ in gs] for N in N_s],
+              "test_error_final": [[mean("final_test_error", N, g_) for g_ in gs] for N in N_s],
+              "targets_only": [mean("best_test_error", N, None) for N in N_s],
+              "targets_only_final": [mean("final_test_error", N, None) for N in N_s],
+              "final_fit": [[max(runs[(rep, N, g_)]["final_fit"] for rep in range(R)) for g_ in gs] for N in N_s],
+              "bayes_error": float(np.mean([s["bayes_error"] for s in stats])),
+              "teacher_moment": float(np.mean(tm)), "reps": R,
+              "test_error_kind": "exact population error (arc-cosine kernel closed form, float64)",
+              "reported": "test_error: early-stopped (best over the evaluation schedule); "
+                          "test_error_final: end of training. The paper does not say which it plotted.",
+              "seconds_per_step_max": max(rep["seconds_per_step"] for rep in runs.values())}
     return metrics, series

@@ -16,7 +16,7 @@ quadratic form in the output weights whose kernel is the arc-cosine kernel of de
    \mathbb E[\mathrm{relu}(U)\mathrm{relu}(V)] = \frac{ab}{2\pi}\, J(\rho), \qquad
    J(\rho) = \sqrt{1-\rho^2} + \rho\,(\pi - \arccos\rho)
 
-(the digest's :math:`\frac{1}{2\pi}(\sqrt{a^2b^2-\kappa^2} + \kappa(\pi-\theta))` with
+(the same as :math:`\frac{1}{2\pi}(\sqrt{a^2b^2-\kappa^2} + \kappa(\pi-\theta))` with
 :math:`\theta = \arccos\rho`, divided through by :math:`ab`). The code evaluates :math:`J` because it
 is bounded (:math:`0 \le J \le \pi`) with bounded derivative :math:`J'(\rho) = \pi - \arccos\rho`, so
 an error :math:`\delta` in :math:`\rho` moves :math:`J` by at most :math:`\pi\delta`; the factor
@@ -46,8 +46,8 @@ References
 ----------
 Hong, Mao, Lin, Chan. Student-Teacher Learning from Clean Inputs to Noisy Inputs. CVPR 2021
 (Eq. (3); Sec. 3.2, 5.3). Cho, Saul. Kernel Methods for Deep Learning. NeurIPS 2009.
-Reconstructed for theorycheck (digest ``hong2021.md`` §6, tag [R]): the paper reports test errors but
-not how it computed them.
+Derived for theorycheck, not taken from the paper: the paper reports test errors but not how it
+computed them.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def arccos_kernel(a, b, kappa):
     Parameters
     ----------
     a, b : array_like, standard deviations of ``U`` and ``V`` (>= 0)
-    kappa : array_like, covariance of ``U`` and ``V``; broadcast together with ``a, b``
+    kappa : array_like, covariance of ``U`` and ``V``, :math:`|\kappa| \le ab`; broadcast together with
+        ``a, b``. Every input must be finite (:class:`~theorycheck.errors.InputError` otherwise).
 
     Returns
     -------
@@ -82,12 +83,19 @@ def arccos_kernel(a, b, kappa):
 
     References
     ----------
-    Cho & Saul (2009), arc-cosine kernel of degree 1; digest ``hong2021.md`` §6.
+    Cho & Saul (2009), arc-cosine kernel of degree 1.
     """
     a, b, kappa = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float), np.asarray(kappa, float))
+    for name, x in (("a", a), ("b", b), ("kappa", kappa)):
+        if not np.all(np.isfinite(x)):
+            raise InputError(name, f"must be finite, got {x!r}")
     if np.any(a < 0) or np.any(b < 0):
         raise InputError("a, b", "standard deviations must be >= 0")
     ab = a * b
+    # |kappa| <= ab for any Gaussian pair; a relative 1e-9 is left for round-off (clipped below)
+    if np.any(np.abs(kappa) > ab * (1 + 1e-9) + 1e-300):
+        raise InputError("kappa", "must satisfy |kappa| <= a*b (a covariance of two Gaussians with standard "
+                                  "deviations a and b)")
     safe = np.where(ab > 0, ab, 1.0)
     rho = _clip_correlation(np, np.where(ab > 0, kappa / safe, 0.0))
     return np.where(ab > 0, ab / (2 * np.pi) * _J(np, rho), 0.0)
@@ -121,10 +129,23 @@ def _as_f64(xp, W):
 
 
 def _check_pair(U, alpha, name_U, name_alpha):
-    if U.ndim != 2:
-        raise InputError(name_U, f"must be a 2-D array (m, d), got shape {U.shape}")
+    """A layer ``U`` (m, d) with m, d >= 1 and its output weights ``alpha`` (m,), all finite."""
+    if U.ndim != 2 or U.shape[0] < 1 or U.shape[1] < 1:
+        raise InputError(name_U, f"must be a non-empty 2-D array (m, d), got shape {U.shape}")
     if alpha.shape != (U.shape[0],):
         raise InputError(name_alpha, f"must have shape ({U.shape[0]},), got {alpha.shape}")
+    xp = xp_of(U)
+    if not bool(xp.all(xp.isfinite(U))):
+        raise InputError(name_U, "contains non-finite values (NaN or inf)")
+    if not bool(xp.all(xp.isfinite(alpha))):
+        raise InputError(name_alpha, "contains non-finite values (NaN or inf)")
+
+
+def _net(xp, W, a, name_W: str, name_a: str):
+    """``W``, ``a`` as float64 arrays of namespace ``xp``, checked by :func:`_check_pair`."""
+    W64, a64 = _as_f64(xp, W), _as_f64(xp, a)
+    _check_pair(W64, a64, name_W, name_a)
+    return W64, a64
 
 
 def relu_cross_moment(U, alpha, V, beta, s_u: float, s_v: float, s_uv: float, *,
@@ -206,6 +227,7 @@ def teacher_second_moment(W_t, a_t, *, block_elems: int = DEFAULT_BLOCK_ELEMS) -
     a_t : array of shape (m_t,), teacher output weights :math:`\widetilde W_2` (or
         :math:`P^T \widetilde W_2^T` for the pooled teacher of Sec. 5.3)
     """
+    W_t, a_t = _net(xp_of(W_t), W_t, a_t, "W_t", "a_t")
     return relu_cross_moment(W_t, a_t, W_t, a_t, 1.0, 1.0, 1.0, block_elems=block_elems)
 
 
@@ -214,7 +236,7 @@ def population_error(W, a, W_t, a_t, sigma: float, *, teacher_moment: float | No
     r"""Exact test error of Eq. (3), :math:`\mathbb E(a^T\mathrm{relu}(W(x+\epsilon)) - \tilde a^T\mathrm{relu}(\widetilde W x))^2`.
 
     Hong et al. 2021, Eq. (3) with square loss and the Gaussian model of Sec. 3.2/5.3; the closed form
-    of the module docstring (digest §6, [R]).
+    of the module docstring (our derivation).
 
     Parameters
     ----------
@@ -237,6 +259,11 @@ def population_error(W, a, W_t, a_t, sigma: float, *, teacher_moment: float | No
     Cost :math:`O((m^2 + m m_t) d)` flops plus :math:`m^2/2 + m m_t` arccos evaluations.
     """
     sigma = check_real("sigma", sigma, low=0.0)
+    xp = xp_of(W)
+    W, a = _net(xp, W, a, "W", "a")
+    W_t, a_t = _net(xp, W_t, a_t, "W_t", "a_t")
+    if W_t.shape[1] != W.shape[1]:
+        raise InputError("W_t", f"must have {W.shape[1]} columns like W, got {W_t.shape[1]}")
     c = 1.0 + sigma * sigma
     ss = relu_cross_moment(W, a, W, a, c, c, c, block_elems=block_elems)
     st = relu_cross_moment(W, a, W_t, a_t, c, 1.0, 1.0, block_elems=block_elems)
@@ -255,7 +282,7 @@ def bayes_error(W_t, a_t, sigma: float, *, block_elems: int = DEFAULT_BLOCK_ELEM
     Two independent posterior draws :math:`x, x'` given :math:`z` are each :math:`N(0, I)` with
     :math:`\mathrm{Cov}(x, x') = \mathrm{Cov}(\mathbb E[x\mid z]) = I/(1+\sigma^2)`, so
     :math:`\mathbb E(\mathbb E[f_t\mid z])^2 = \tilde a^T K' \tilde a` with the arc-cosine kernel at
-    cross-covariance :math:`1/(1+\sigma^2)` (digest §6, [R]; for a linear teacher this reduces to
+    cross-covariance :math:`1/(1+\sigma^2)` (our derivation; for a linear teacher this reduces to
     :math:`\sigma^2\|\beta\|^2/(1+\sigma^2)`, the "optimal error" quoted after Theorem 3).
 
     Parameters
@@ -269,6 +296,7 @@ def bayes_error(W_t, a_t, sigma: float, *, block_elems: int = DEFAULT_BLOCK_ELEM
     float
     """
     sigma = check_real("sigma", sigma, low=0.0)
+    W_t, a_t = _net(xp_of(W_t), W_t, a_t, "W_t", "a_t")
     tt = teacher_second_moment(W_t, a_t, block_elems=block_elems)
     cond = relu_cross_moment(W_t, a_t, W_t, a_t, 1.0, 1.0, 1.0 / (1.0 + sigma * sigma),
                              block_elems=block_elems)
@@ -281,8 +309,8 @@ def population_error_mc(W, a, W_t, a_t, X, E) -> tuple[float, float]:
     Parameters
     ----------
     W, a, W_t, a_t : as in :func:`population_error`
-    X : array of shape (n, d), clean test inputs :math:`x_j`
-    E : array of shape (n, d), test noise :math:`\epsilon_j`
+    X : array of shape (n, d), n >= 2, clean test inputs :math:`x_j` (finite)
+    E : array of shape (n, d), test noise :math:`\epsilon_j` (finite)
 
     Returns
     -------
@@ -290,13 +318,22 @@ def population_error_mc(W, a, W_t, a_t, X, E) -> tuple[float, float]:
     se : float, standard error of the mean (sample std / sqrt(n))
     """
     xp = xp_of(W)
+    W, a = _net(xp, W, a, "W", "a")
+    W_t, a_t = _net(xp, W_t, a_t, "W_t", "a_t")
     Xd = xp.asarray(X, dtype=CLOSED_FORM_DTYPE)
     Ed = xp.asarray(E, dtype=CLOSED_FORM_DTYPE)
-    if Xd.shape != Ed.shape or Xd.ndim != 2:
+    if Xd.ndim != 2 or Xd.shape[0] < 2 or Xd.shape[1] != W.shape[1]:
+        raise InputError("X", f"must have shape (n, {W.shape[1]}) with n >= 2 test points, got {Xd.shape}")
+    if Ed.shape != Xd.shape:
         raise InputError("E", f"must have the shape of X {Xd.shape}, got {Ed.shape}")
-    fs = xp.maximum((Xd + Ed) @ _as_f64(xp, W).T, 0.0) @ _as_f64(xp, a)
-    ft = xp.maximum(Xd @ _as_f64(xp, W_t).T, 0.0) @ _as_f64(xp, a_t)
+    if W_t.shape[1] != W.shape[1]:
+        raise InputError("W_t", f"must have {W.shape[1]} columns like W, got {W_t.shape[1]}")
+    for name, arr in (("X", Xd), ("E", Ed)):
+        if not bool(xp.all(xp.isfinite(arr))):
+            raise InputError(name, "contains non-finite values (NaN or inf)")
+    fs = xp.maximum((Xd + Ed) @ W.T, 0.0) @ a
+    ft = xp.maximum(Xd @ W_t.T, 0.0) @ a_t
     sq = to_numpy((fs - ft) ** 2)
     n = len(sq)
-    se = float(sq.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+    se = float(sq.std(ddof=1) / math.sqrt(n))
     return float(sq.mean()), se

@@ -13,7 +13,7 @@ replayed exactly outside the claim:
 How the run reports and saves itself (a snapshot file to resume from, progress lines) changes no
 number and is passed apart (:mod:`theorycheck.hong2021.relu.checkpoint`).
 
-Choices the paper leaves open (digest §7-8; all [OURS] unless noted):
+Choices the paper leaves open (all ours unless noted):
 
 * Losses are means over samples (the paper's sums with the step size divided by N).
 * Step sizes: full-batch GD with one step size per layer, each ``lr_frac`` over the largest
@@ -43,7 +43,7 @@ from typing import Callable
 import numpy as np
 
 from ...backend import BACKENDS, get_xp, resolve_dtype, to_device
-from ...errors import check_choice, check_int, check_real
+from ...errors import InputError, check_choice, check_int, check_real
 from ...seeding import substream
 from .checkpoint import CheckpointSpec, train_checkpointed
 from .curvature import top_curvature
@@ -152,6 +152,22 @@ def teacher_stats(W_t, a_t, sigma: float) -> dict:
     return {"teacher_moment": teacher_second_moment(W_t, a_t), "bayes_error": bayes_error(W_t, a_t, sigma)}
 
 
+def _check_seeds(seeds) -> tuple[int, int, int]:
+    """(teacher, student, data) seeds: three non-negative integers."""
+    try:
+        out = tuple(check_int("seeds", s, low=0) for s in seeds)
+    except TypeError:
+        out = ()
+    if len(out) != 3:
+        raise InputError("seeds", f"must be three non-negative integers (teacher, student, data), got {seeds!r}")
+    return out
+
+
+def _check_pool(N: int, N_pool: int) -> None:
+    N_pool = check_int("N_pool", N_pool, low=1)
+    check_int("N", N, low=1, high=N_pool)
+
+
 def fig2_setup(m: int, d: int, sigma: float, N_pool: int, seeds):
     """Teacher, student initialisation and a pool of ``N_pool`` noisy samples for Fig. 2 (Sec. 3.2).
 
@@ -166,7 +182,7 @@ def fig2_setup(m: int, d: int, sigma: float, N_pool: int, seeds):
     (W_t, a_t), (W_0, a_0), TrainingSet
         Shapes (m, d), (m,); (m, d), (m,); ``N_pool`` samples.
     """
-    ts, ss, ds = (int(s) for s in seeds)
+    ts, ss, ds = _check_seeds(seeds)
     W_t, a_t = xavier_teacher(m, d, substream(ts))
     W_0, a_0 = xavier_student(m, d, substream(ss))
     data = training_set(W_t, a_t, N_pool, sigma, substream(ds))
@@ -182,7 +198,7 @@ def fig6_setup(m: int, d: int, sigma: float, N_pool: int, seeds):
         ``a_t`` (m,) is the +-1 vector :math:`P^T\\widetilde W_2^T`, also the student's frozen output
         weights; ``W_t``, ``W_0`` have shape (m, d).
     """
-    ts, ss, ds = (int(s) for s in seeds)
+    ts, ss, ds = _check_seeds(seeds)
     W_t, a_t = pooled_teacher(m, d, substream(ts))
     W_0, _ = xavier_student(m, d, substream(ss))
     data = training_set(W_t, a_t, N_pool, sigma, substream(ds))
@@ -192,6 +208,7 @@ def fig6_setup(m: int, d: int, sigma: float, N_pool: int, seeds):
 def fig2_problem(m: int, d: int, sigma: float, N: int, N_pool: int, seeds,
                  teacher_moment: float | None = None) -> StudentProblem:
     """A Fig. 2 student's problem: :func:`fig2_setup`, trained on the first ``N`` of the pool."""
+    _check_pool(N, N_pool)
     (W_t, a_t), (W_0, a_0), data = fig2_setup(m, d, sigma, N_pool, seeds)
     return StudentProblem(data.first(N), W_0, a_0, W_t, a_t, sigma, teacher_moment)
 
@@ -199,6 +216,7 @@ def fig2_problem(m: int, d: int, sigma: float, N: int, N_pool: int, seeds,
 def fig6_problem(m: int, d: int, sigma: float, N: int, N_pool: int, seeds,
                  teacher_moment: float | None = None) -> StudentProblem:
     """A Fig. 6 student's problem: :func:`fig6_setup`, the first ``N`` samples, :math:`W_2 = \\widetilde W_2`."""
+    _check_pool(N, N_pool)
     (W_t, a_t), W_0, data = fig6_setup(m, d, sigma, N_pool, seeds)
     return StudentProblem(data.first(N), W_0, a_t, W_t, a_t, sigma, teacher_moment)
 
@@ -206,7 +224,7 @@ def fig6_problem(m: int, d: int, sigma: float, N: int, N_pool: int, seeds,
 def fig2_objective(lam_d: float, d: int) -> Objective:
     """Fig. 2: Eq. (2) with :math:`\\lambda = ` ``lam_d / d``, or the base loss Eq. (1) for ``lam_d = 0``;
     both layers trained."""
-    lam = float(lam_d) / d
+    lam = check_real("lam_d", lam_d, low=0.0) / check_int("d", d, low=1)
     return eq2(lam) if lam > 0 else eq1()
 
 

@@ -29,6 +29,25 @@ __all__ = ["TrainingSet", "xavier_teacher", "pooled_output_weights", "pooled_tea
            "xavier_student", "training_set"]
 
 
+def _check_rng(rng) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise InputError("rng", f"must be a numpy.random.Generator (np.random.default_rng(seed)), got {rng!r}")
+    return rng
+
+
+def _check_teacher(W_t, a_t):
+    """``W_t`` (m, d) and ``a_t`` (m,) as finite float64 arrays, or :class:`InputError` naming them."""
+    W_t, a_t = np.asarray(W_t, dtype=np.float64), np.asarray(a_t, dtype=np.float64)
+    if W_t.ndim != 2 or min(W_t.shape) < 1:
+        raise InputError("W_t", f"must be a non-empty array of shape (m, d), got {W_t.shape}")
+    if a_t.shape != (W_t.shape[0],):
+        raise InputError("a_t", f"must have shape ({W_t.shape[0]},), got {a_t.shape}")
+    for name, arr in (("W_t", W_t), ("a_t", a_t)):
+        if not np.all(np.isfinite(arr)):
+            raise InputError(name, "contains non-finite values (NaN or inf)")
+    return W_t, a_t
+
+
 def xavier_teacher(m: int, d: int, rng: np.random.Generator):
     """The Fig. 2 teacher: Xavier-normal :math:`\\widetilde W_1` (m, d) and :math:`\\tilde a` (m,).
 
@@ -38,7 +57,7 @@ def xavier_teacher(m: int, d: int, rng: np.random.Generator):
     a_t : ndarray of shape (m,), entries N(0, 2/(1+m))
     """
     m, d = check_int("m", m, low=1), check_int("d_x", d, low=1)
-    W1, W2 = xavier_normal([d, m, 1], rng)
+    W1, W2 = xavier_normal([d, m, 1], _check_rng(rng))
     return W1, W2[0]
 
 
@@ -77,7 +96,7 @@ def pooled_teacher(m: int, d: int, rng: np.random.Generator):
     m, d = check_int("m", m, low=2), check_int("d_x", d, low=1)
     if m % 2:
         raise InputError("m", f"must be even for the +-1 halves, got {m}")
-    W1 = xavier_normal([d, m], rng)[0]
+    W1 = xavier_normal([d, m], _check_rng(rng))[0]
     return W1, np.concatenate([np.ones(m // 2), -np.ones(m // 2)])
 
 
@@ -112,6 +131,7 @@ def training_set(W_t, a_t, N: int, sigma: float, rng: np.random.Generator) -> Tr
     N : int, number of samples;  sigma : float, noise standard deviation
     rng : numpy.random.Generator
     """
-    X, E = gaussian_inputs(N, W_t.shape[1], sigma, rng)
+    W_t, a_t = _check_teacher(W_t, a_t)
+    X, E = gaussian_inputs(N, W_t.shape[1], sigma, _check_rng(rng))
     T = np.maximum(X @ W_t.T, 0.0)
     return TrainingSet(X=X, E=E, Z=X + E, T=T, y=T @ a_t)
