@@ -37,6 +37,9 @@ class UnreadableFile(Exception):
         self.reason = reason
         super().__init__(f"{path}: {reason}")
 
+    def __reduce__(self):  # travels back intact from a worker process
+        return (type(self), (self.path, self.reason))
+
 
 def warn(message: str) -> None:
     """One warning line on stderr (the CLI's channel for what the user should know but not stop for)."""

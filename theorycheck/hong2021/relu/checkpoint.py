@@ -79,6 +79,9 @@ class UnreadableSnapshot(UnreadableFile, InputError):
         self.param = "snapshot"
         Exception.__init__(self, f"snapshot {path} cannot be used: {reason}; delete it to start the run afresh")
 
+    def __reduce__(self):  # travels back intact from a worker process
+        return (type(self), (self.path, self.reason))
+
 _RECORD = ("test", "total", "base", "feature")
 
 
