@@ -25,12 +25,12 @@ PAPER_NOTE = ("Only the paper's abstract, poster and reviews could be read: its 
 #: hundredth of the hard one, so the distillation loss degenerates at either end.
 T_RANGE = (0.01, 100.0)
 
-#: Largest |z_t| / T a teacher may reach. The loss keeps full precision through sigma(-z_t / T),
-#: which underflows beyond |z_t| / T = 745; the effective-logit solver's bracket search needs a margin
+#: Largest abs(z_t) / T a teacher may reach. The loss keeps full precision through sigma(-z_t / T),
+#: which underflows beyond abs(z_t) / T = 745; the effective-logit solver's bracket search needs a margin
 #: below that.
 LOGIT_OVER_T_MAX = 600.0
 
-#: Smallest useful bound on |z_t| / T: below it every soft label sigma(z_t / T) is 1/2 to eight digits
+#: Smallest useful bound on abs(z_t) / T: below it every soft label sigma(z_t / T) is 1/2 to eight digits
 #: and the teacher carries no information the loss can resolve.
 LOGIT_OVER_T_MIN = 1e-8
 
