@@ -13,7 +13,7 @@ to continue from (``start``) and is shown the state after every step (``after_st
 :mod:`theorycheck.hong2021.relu.checkpoint` does exactly that with snapshot files.
 
 Stopping rule ("end of training"; the paper gives none, this one is ours)
-------------------------------------------------------------------------
+-------------------------------------------------------------------------
 The data-fit term is the Eq. (1) term :math:`s\|Ha - y\|^2` when the objective has one (Eq. (1),
 (2)), else the pooled feature term (Eq. (7)). Training ends when it falls below
 ``stop_tol`` times its value at zero prediction (:math:`s\|y\|^2`, resp. :math:`s\|T P^T\|_F^2`), or
