@@ -174,14 +174,8 @@ TOY = Claim(id="figtoy.claim", title="toy", statement="a toy", assumptions=("non
 
 @pytest.fixture
 def toy_claim():
-    registry.load_papers()
-    registry._PAPERS[TOY_PAPER.key] = TOY_PAPER
-    registry._IMPORTED.add(TOY_PAPER.key)
-    registry.register(TOY)
-    yield TOY
-    registry._CLAIMS.pop(TOY.id, None)
-    registry._PAPERS.pop(TOY_PAPER.key, None)
-    registry._IMPORTED.discard(TOY_PAPER.key)
+    with registry.registered(TOY_PAPER, TOY):
+        yield TOY
 
 
 def _png_size(data: bytes):

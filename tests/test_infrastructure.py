@@ -52,14 +52,8 @@ TOY = Claim(id="toy.claim", title="toy", statement="a toy", assumptions=("none",
 
 @pytest.fixture
 def toy_registered():
-    registry._find_papers()
-    registry._PAPERS[TOY_PAPER.key] = TOY_PAPER
-    registry._IMPORTED.add(TOY_PAPER.key)
-    registry.register(TOY)
-    yield TOY
-    registry._CLAIMS.pop(TOY.id, None)
-    registry._PAPERS.pop(TOY_PAPER.key, None)
-    registry._IMPORTED.discard(TOY_PAPER.key)
+    with registry.registered(TOY_PAPER, TOY):
+        yield TOY
 
 
 def test_verdict_fails_when_any_criterion_fails():

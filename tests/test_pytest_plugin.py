@@ -39,16 +39,8 @@ CLAIMS = [_claim("passes", 2.0), _claim("fails", -1.0), _claim("unsure", 0.5)]
 
 @pytest.fixture
 def toy_claims():
-    registry.load_papers()
-    registry._PAPERS[PAPER.key] = PAPER
-    registry._IMPORTED.add(PAPER.key)
-    for c in CLAIMS:
-        registry.register(c)
-    yield CLAIMS
-    for c in CLAIMS:
-        registry._CLAIMS.pop(c.id, None)
-    registry._PAPERS.pop(PAPER.key, None)
-    registry._IMPORTED.discard(PAPER.key)
+    with registry.registered(PAPER, *CLAIMS):
+        yield CLAIMS
 
 
 def test_plugin_is_registered_as_a_pytest11_entry_point():

@@ -146,14 +146,8 @@ TOY = Claim(id="toyrel.claim", title="toy", statement="a toy", assumptions=("non
 
 @pytest.fixture
 def toy():
-    registry._find_papers()
-    registry._PAPERS["toyrel"] = Paper(key="toyrel", title="Toy", bibtex="@misc{t}", claim_modules=())
-    registry._IMPORTED.add("toyrel")
-    registry.register(TOY)
-    yield TOY
-    registry._CLAIMS.pop(TOY.id, None)
-    registry._PAPERS.pop("toyrel", None)
-    registry._IMPORTED.discard("toyrel")
+    with registry.registered(Paper(key="toyrel", title="Toy", bibtex="@misc{t}", claim_modules=()), TOY):
+        yield TOY
 
 
 def _cells(out):

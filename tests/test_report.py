@@ -54,16 +54,8 @@ CLAIMS = [_claim("passes", 0.1), _claim("fails", 2.0), _claim("unsure", 0.7, fig
 
 @pytest.fixture
 def toy_claims():
-    registry.load_papers()
-    registry._PAPERS[PAPER.key] = PAPER
-    registry._IMPORTED.add(PAPER.key)
-    for c in CLAIMS:
-        registry.register(c)
-    yield CLAIMS
-    for c in CLAIMS:
-        registry._CLAIMS.pop(c.id, None)
-    registry._PAPERS.pop(PAPER.key, None)
-    registry._IMPORTED.discard(PAPER.key)
+    with registry.registered(PAPER, *CLAIMS):
+        yield CLAIMS
 
 
 @pytest.fixture

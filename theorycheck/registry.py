@@ -15,6 +15,7 @@ tests, notebooks, docs and report all read this catalogue.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Callable, Mapping, NamedTuple
 from .errors import InputError
 
 __all__ = ["SCALES", "VERDICTS", "ENTRY_POINT_GROUP", "Paper", "Claim", "Verdict", "Outcome", "Metric", "register", "get_claim",
-           "list_claims", "get_paper", "list_papers", "load_papers", "broken_papers"]
+           "list_claims", "get_paper", "list_papers", "load_papers", "broken_papers", "registered"]
 
 #: Scales every claim defines. ``smoke``: seconds, for tests and the quick start. ``default``: the
 #: standard check, minutes on 2 cores. ``paper``: the paper's sizes where hardware allows (each claim's
@@ -301,6 +302,24 @@ def load_papers() -> None:
 def broken_papers() -> dict[str, str]:
     """``key -> error`` of the installed papers whose claims could not be imported."""
     return dict(_BROKEN)
+
+
+@contextlib.contextmanager
+def registered(paper: Paper, *claims: Claim):
+    """Within the block, ``paper`` and ``claims`` are in the catalogue as if installed (for tests and
+    notebooks that declare a claim on the spot); afterwards the catalogue is as it was."""
+    _find_papers()
+    _PAPERS[paper.key] = paper
+    _IMPORTED.add(paper.key)
+    for claim in claims:
+        register(claim)
+    try:
+        yield claims
+    finally:
+        for claim in claims:
+            _CLAIMS.pop(claim.id, None)
+        _PAPERS.pop(paper.key, None)
+        _IMPORTED.discard(paper.key)
 
 
 def list_papers() -> list[Paper]:
