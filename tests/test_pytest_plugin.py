@@ -94,3 +94,53 @@ def test_installed_claims_run_as_tests_from_an_empty_folder_with_pyargs(tmp_path
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout and "deselected" in run.stdout
     assert (tmp_path / "results" / "smoke" / "hong2021.thm2.json").exists()
+
+
+def _copy_sources(dst):
+    """The package's sources without build outputs, results or version control (pip builds in a copy,
+    so a read-only checkout works and nothing is written into the repository)."""
+    import shutil
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    ignore = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", "results", "_build",
+                                    ".hypothesis", "*.pyc")
+    for name in ("setup.cfg", "pyproject.toml", "README.md", "theorycheck"):
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, dst / name, ignore=ignore)
+        elif src.exists():
+            shutil.copy2(src, dst / name)
+
+
+def test_the_plugin_runs_the_claims_in_a_fresh_venv_with_the_package_installed(tmp_path):
+    """Issue #13: `pip install theorycheck` into a new virtual environment, then `pytest --theorycheck=smoke
+    -k thm` from an empty folder runs the three theorem claims as test items.
+
+    The venv sees the system's site-packages for the dependencies (numpy, scipy, ...: no download), but
+    theorycheck itself is installed into the venv by pip, built from a copy of the sources; the test
+    checks that the venv's copy is the one imported.
+    """
+    import xml.etree.ElementTree as ET
+    src, venv, work = tmp_path / "src", tmp_path / "venv", tmp_path / "work"
+    src.mkdir(), work.mkdir()
+    _copy_sources(src)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON", "VIRTUAL_ENV"))}
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    pip = subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check",
+                          str(src)], env=env, capture_output=True, text=True, timeout=300)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    where = subprocess.run([python, "-c", "import theorycheck; print(theorycheck.__file__)"], cwd=work, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert where.stdout.strip().startswith(str(venv)), where.stdout + where.stderr
+    run = subprocess.run([python, "-m", "pytest", "--theorycheck=smoke", "-k", "thm", "-p", "no:cacheprovider",
+                          "-q", "--junitxml", str(tmp_path / "junit.xml")],
+                         cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    # The verdicts are the experiments' business: the test asks only that each claim ran as a test item
+    # and ended as a pass, a failure with its criteria, or a skip (INCONCLUSIVE) -- never an error.
+    assert run.returncode in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED), run.stdout + run.stderr
+    cases = ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")
+    ran = {case.get("name"): [child.tag for child in case] for case in cases}
+    assert sorted(ran) == ["hong2021.thm1", "hong2021.thm2", "hong2021.thm3"], run.stdout
+    assert not any("error" in tags for tags in ran.values()), run.stdout
+    assert (work / "results" / "smoke" / "hong2021.thm1.json").exists()
