@@ -165,3 +165,30 @@ def test_report_of_real_claims(tmp_path_factory, tmp_path):
     assert 'id="paper-hong2021"' in page and 'id="paper-ji2020"' in page
     assert page.count('<article class="claim"') == 2
     assert "Skipped or incomplete" not in page
+
+
+def test_ctrl_c_during_report_keeps_the_previous_page_and_leaves_no_half_written_file(tmp_path_factory, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from _smoke import all_smoke_results
+    folder, _ = all_smoke_results(tmp_path_factory)
+    for saved in folder.glob("*.json"):
+        shutil.copy(saved, tmp_path / saved.name)
+    (tmp_path / "report.html").write_text("the previous report")
+    proc = subprocess.Popen([sys.executable, "-m", "theorycheck", "report", "--out", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and not list(tmp_path.glob("*.png")):
+        time.sleep(0.05)
+    assert proc.poll() is None, "the report finished before the first figure was seen"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "report.html is left as it was" in err, err
+    assert (tmp_path / "report.html").read_text() == "the previous report"
+    assert not list(tmp_path.rglob(".*.tmp")), "a half-written file was left behind"
+    for png in tmp_path.glob("*.png"):
+        assert png.read_bytes().endswith(b"IEND\xaeB`\x82"), f"{png.name} is cut short"

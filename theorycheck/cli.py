@@ -345,6 +345,18 @@ _DISK_ERRORS = {errno.ENOSPC: "no space left on the device", errno.EROFS: "read-
                 errno.ENAMETOOLONG: "file name too long"}
 
 
+# What survives an interruption, per command: sweeps keep finished cells; figures and the report are
+# written whole (atomically) or not at all, so a rerun redraws only what is missing or stale.
+_KEPT_ON_INTERRUPT = {
+    "check": "finished cells are saved, rerun the same command to resume",
+    "run": "finished cells and the figures already written are kept, rerun the same command to resume",
+    "figure": "the figures already written are kept (no file is left half-written); rerun to draw the rest",
+    "report": ("the page was not written (a previous report.html is left as it was), the figures drawn so far "
+               "are kept; rerun the same command"),
+    "bench": "the benchmark stopped before its result; rerun the same command",
+}
+
+
 def main(argv=None) -> int:
     from .interrupt import Terminated, terminate_as_interrupt
     parser = _build_parser()
@@ -366,7 +378,7 @@ def main(argv=None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt as exc:
-        print("theorycheck: interrupted; finished cells are saved, rerun the same command to resume",
+        print(f"theorycheck: interrupted; {_KEPT_ON_INTERRUPT.get(args.command, _KEPT_ON_INTERRUPT['check'])}",
               file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
     except FloatingPointError as exc:  # a divergence or overflow: the parameters asked too much
