@@ -21,9 +21,6 @@ from _smoke import smoke_result
 # Figures that fail the layout check today, each with what overlaps; the figure pass removes them
 # from this list (strict: a figure that has been fixed makes its entry fail until it is removed).
 KNOWN_LAYOUT_PROBLEMS = {
-    "hong2021.fig2": "left panel: the legend covers the 'same network, zero training loss' line",
-    "hong2021.fig3": "right panel: the legend covers the 'chance' line",
-    "hong2021.thm2": "x tick labels (long 'base | ...' / 'ST lam=1 | ...' names) overlap one another",
     "ji2020.data_inefficiency": "left panel: log x tick labels (2x10^1, 3x10^1, ... minor labels) overlap",
     "ji2020.linearisation": "left panel: log x tick labels (3x10^2, 4x10^2, ...) overlap and the legend "
                             "covers the 'net vs its linearisation' line",

@@ -46,6 +46,7 @@ from ...stats import level_per_look, seeds_needed, t_interval
 from ..experiments.relu import (blas_threads, fig2_cell, fig2_measurements, fig2_teacher_cell, fig6_cell,
                                 fig6_measurements, fig6_teacher_cell)
 from ..relu.population import DEFAULT_BLOCK_ELEMS
+from ._drawing import footnote
 
 __all__ = ["judge_cells", "regime"]
 
@@ -308,30 +309,54 @@ def _fig2_verdict(metrics, params, criteria) -> Verdict:
     )
 
 
+def _paper_scale_words(p) -> str:
+    """How the network differs from the paper's (d_x = 500, m = 20,000), in words."""
+    return f"$d_x = {p['d']}$, $m = {p['m']}$ (the paper: 500 and 20,000)"
+
+
 def _fig2_figure(result, fig):
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import NullLocator
-    s = result.series
+    from ...plots import log_ticks, place_legend
+    s, p = result.series, result.params
+    footnote(fig, f"Analogue of the paper's Fig. 2 at a smaller scale: two-layer ReLU teacher and student with "
+                  f"{_paper_scale_words(p)}, $\\sigma_\\epsilon = {p['sigma']:g}$, exact population test errors, "
+                  f"mean over {p['reps']} repetitions; the student-teacher student's $\\lambda$ is the best of "
+                  f"$\\lambda d \\in \\{{{', '.join(f'{v:g}' for v in p['lam_d'])}\\}}$ per $N_s$.")
+    fig.set_size_inches(7.0, 4.2)
     ax1, ax2 = fig.subplots(1, 2)
-    ax1.plot(s["N_s"], s["early_stopped"], "o-", label="ST (2), early-stopped (best $\\lambda$)")
-    ax1.plot(s["N_s"], s["zero_loss"], "s--", label="same network, zero training loss")
-    ax1.plot(s["N_s"], s["base"], "^-", label="base (1), early-stopped")
-    ax1.axhline(s["bayes_error"], color="gray", lw=0.8, ls=":", label="Bayes error")
+    kinds = {"st": ("C0", "o", "-", "ST loss (2), early-stopped (best $\\lambda$)"),
+             "zero": ("C1", "s", "--", "same network, zero training loss"),
+             "base": ("C2", "^", "-", "base loss (1), early-stopped")}
+    for key, series in (("st", "early_stopped"), ("zero", "zero_loss"), ("base", "base")):
+        col, mk, ls, lab = kinds[key]
+        ax1.plot(s["N_s"], s[series], marker=mk, ls=ls, color=col, label=lab)
+    ax1.axhline(s["bayes_error"], color="0.4", lw=0.9, ls=":", label="Bayes error")
+    ax1.set_ylim(0, 1.08 * max(max(s["zero_loss"]), max(s["early_stopped"]), max(s["base"])))
     ax1.set_xscale("log")
     ax1.set_xticks(s["N_s"], [str(n) for n in s["N_s"]])   # the grid itself, not crowded 10^k labels
     ax1.xaxis.set_minor_locator(NullLocator())
     ax1.set_xlabel("$N_s$ (noisy training samples)")
     ax1.set_ylabel("test error (exact)")
-    ax1.set_title("Fig. 2: test error vs $N_s$")
-    ax1.legend(fontsize=7, loc="upper right")
+    ax1.set_title("Fig. 2 analogue: test error vs $N_s$", fontsize=9)
     tr = s["trajectory"]
-    for key, lab in (("st", f"ST, $\\lambda d$={tr['lam_d']:g}"), ("base", "base")):
-        steps = np.maximum(np.asarray(tr[key]["steps"]), 1)
-        ax2.plot(steps, tr[key]["test_error"], label=f"{lab}: test error")
+    for key, col in (("st", "C0"), ("base", "C2")):
+        steps = np.maximum(np.asarray(tr[key]["steps"], dtype=float), 1)
+        err = np.asarray(tr[key]["test_error"], dtype=float)
+        ax2.plot(steps, err, color=col, lw=1.3)
+        best = int(np.argmin(err))
+        ax2.plot(steps[best], err[best], kinds[key][1], color=col, ms=6)
+        if key == "st":
+            ax2.plot(steps[-1], err[-1], kinds["zero"][1], color=kinds["zero"][0], ms=6)
     ax2.set_xscale("log")
-    ax2.set_xlabel("GD step (step 0 drawn at 1)")
-    ax2.set_ylabel("test error")
-    ax2.set_title(f"trajectories at $N_s$={tr['N_s']}")
-    ax2.legend(fontsize=7)
+    log_ticks(ax2, "x")
+    ax2.set_xlabel("gradient-descent step (step 0 at 1)")
+    ax2.set_ylabel("test error (exact)")
+    ax2.set_title(f"Fig. 2 analogue: one run at $N_s = {tr['N_s']}$", fontsize=9)
+    lines = [Line2D([], [], color="C0", lw=1.3), Line2D([], [], color="C2", lw=1.3)]
+    place_legend(ax2, lines, [f"ST loss (2), $\\lambda d = {tr['lam_d']:g}$", "base loss (1)"],
+                 title="markers: as left", title_fontsize=7)
+    place_legend(ax1, where="below", ncols=2, fontsize=7)
 
 
 _FIG2_COMMON = {"sigma": 0.5, "lr_frac": 1.0, "stop_tol": 1e-6, "dtype": "float32",
@@ -518,18 +543,34 @@ def _fig6_verdict(metrics, params, criteria) -> Verdict:
 
 
 def _fig6_figure(result, fig):
-    s = result.series
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import NullLocator
+    from ...plots import place_legend
+    s, p = result.series, result.params
+    footnote(fig, f"Analogue of the paper's Fig. 6 at a smaller scale: {_paper_scale_words(p)}, "
+                  f"$\\sigma_\\epsilon = {p['sigma']:g}$, exact population test errors, mean over {p['reps']} "
+                  f"repetitions, in units of $\\mathbb{{E}} f_t^2$ (the error of predicting 0); dashed: the "
+                  f"base student (targets only) at the same $N_s$.")
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
     tm = s["teacher_moment"]
-    for ax, key, title in ((ax1, "test_error", "early-stopped"), (ax2, "test_error_final", "end of training")):
-        for N, row in zip(s["N_s"], s[key]):
-            ax.plot(s["g"], np.asarray(row) / tm, "o-", label=f"$N_s$={N}")
-        ax.axhline(s["bayes_error"] / tm, color="gray", lw=0.8, ls=":", label="Bayes error")
+    panels = ((ax1, "test_error", "targets_only", "early-stopped"),
+              (ax2, "test_error_final", "targets_only_final", "end of training"))
+    for ax, key, base_key, title in panels:
+        for k, (N, row) in enumerate(zip(s["N_s"], s[key])):
+            ax.plot(s["g"], np.asarray(row) / tm, "o-", color=f"C{k}", label=f"$N_s = {N}$")
+            ax.axhline(s[base_key][k] / tm, color=f"C{k}", lw=0.9, ls="--")
+        ax.axhline(s["bayes_error"] / tm, color="0.4", lw=0.9, ls=":")
         ax.set_xscale("log")
-        ax.set_xlabel("g (neurons per group)")
-        ax.set_title(f"Fig. 6, {title}")
-    ax1.set_ylabel("test error / $E f_t^2$ (exact)")
-    ax1.legend()
+        ax.set_xticks(s["g"], [str(g) for g in s["g"]])  # the grid itself
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlabel("$g$ (teacher neurons per group)")
+        ax.set_title(f"Fig. 6 analogue, {title}", fontsize=9)
+    ax1.set_ylim(0, None)
+    ax1.set_ylabel("test error $/\\,\\mathbb{E} f_t^2$ (exact)")
+    handles, labels = ax1.get_legend_handles_labels()
+    handles += [Line2D([], [], color="0.4", lw=0.9, ls="--"), Line2D([], [], color="0.4", lw=0.9, ls=":")]
+    labels += ["base loss (1), same $N_s$", "Bayes error"]
+    place_legend(ax2, handles, labels)
 
 
 _FIG6_COMMON = {"sigma": 0.3, "lr_frac": 0.5, "lr_drops": 2, "stop_tol": 1e-6, "batch_size": 16,

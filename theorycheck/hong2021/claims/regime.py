@@ -32,6 +32,7 @@ from ...registry import Claim, Metric, Verdict, register
 from ...stats import judge, level_per_look, t_interval
 from .. import datasets
 from ..experiments import regime as experiments
+from ._drawing import cell_grid, cell_grid_handles, dataset_words, footnote
 
 __all__ = ["PAPER_TABLE2", "PAPER_LAMBDA", "DATASETS", "NOISE_UNITS", "RESNET18_STAGE_NEURONS"]
 
@@ -479,52 +480,53 @@ def _fig3_verdict(metrics, params, criteria) -> Verdict:
     )
 
 
+def _regime_note(result, grid) -> str:
+    """How the measured cells were obtained and decided (for the footnotes of Fig. 3 and Table 2)."""
+    p = result.params
+    seeds = f"{p['seeds']}" + (f" (+{p['extra_seeds']} for unresolved cells)" if p["extra_seeds"] else "")
+    return (f"{seeds} seeds, $\\lambda$ tuned per cell; a cell is decided by the {100 * grid['level']:.4g}% t "
+            f"interval of $E_{{st}} - (1-\\delta)E_{{base}}$ over seeds; numbers at the marks: $E_{{st}}/E_{{base}}$ "
+            f"(seed means).")
+
+
+def _log2_grid_axis(ax, axis: str, values) -> None:
+    """A log2 axis labelled with the grid's own values."""
+    getattr(ax, f"set_{axis}scale")("log", base=2)
+    getattr(ax, f"set_{axis}ticks")(list(values), [str(v) for v in values])
+
+
 def _fig3_figure(result, fig):
     from matplotlib import colormaps
-    from ...plots import FAIL_COLOR, PASS_COLOR
+    from ...plots import place_legend
     s, p, c = result.series, result.params, result.criteria_values
     grid = _grid(result.metrics, p, c, "tuned")
-    fig.set_size_inches(9.0, 4.2)
-    ax, ax2 = fig.subplots(1, 2, width_ratios=[1.4, 1])
-    for i, nt in enumerate(s["N_t"]):
-        for j, ns in enumerate(s["N_s"]):
-            status = grid["status"][i][j]
-            if status == "green":
-                ax.plot(ns, nt, "o", color=PASS_COLOR, ms=9)
-            elif status == "red":
-                ax.plot(ns, nt, "x", color=FAIL_COLOR, ms=8, mew=2)
-            else:
-                ax.plot(ns, nt, "o", mfc="none", color="0.5", ms=9)
-            ax.annotate(f"{grid['ratio'][i][j]:.2f}", (ns, nt), textcoords="offset points", xytext=(0, 7),
-                        ha="center", fontsize=6, color="0.3")
-    ax.plot([], [], "o", color=PASS_COLOR, label=f"$E_{{st}} \\leq (1-{c['delta']:g})E_{{base}}$ (interval)")
-    ax.plot([], [], "x", color=FAIL_COLOR, mew=2, label="not (interval)")
-    ax.plot([], [], "o", mfc="none", color="0.5", label="unresolved")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log", base=2)
-    ax.set_xticks(s["N_s"], [str(v) for v in s["N_s"]])
-    ax.set_yticks(s["N_t"], [str(v) for v in s["N_t"]])
+    fig.set_size_inches(8.0, 4.4)
+    footnote(fig, f"Analogue of the paper's Fig. 3 on {dataset_words(p)} with a small ReLU MLP (the paper: "
+                  f"ResNet-18 on CIFAR-10); " + _regime_note(result, grid))
+    ax, ax2 = fig.subplots(1, 2, width_ratios=[1.2, 1])
+    cell_grid(ax, s["N_s"], s["N_t"], grid["status"], grid["ratio"])
+    _log2_grid_axis(ax, "x", s["N_s"])
+    _log2_grid_axis(ax, "y", s["N_t"])
     ax.minorticks_off()
-    ax.margins(x=0.08, y=0.12)
+    ax.margins(x=0.1, y=0.15)
     ax.set_xlabel("$N_s$ (noisy images per class, student)")
     ax.set_ylabel("$N_t$ (clean images per class, teacher)")
-    seeds = f"{p['seeds']}" + (f"+{p['extra_seeds']}" if p["extra_seeds"] else "")
-    ax.set_title(f"Fig. 3 on {p['dataset']}, $\\sigma$={p['sigma']:g}, {seeds} seeds, tuned $\\lambda$ "
-                 f"(numbers: $E_{{st}}/E_{{base}}$)", fontsize=8)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
-    ax2.plot(s["N_s"], s["E_base"], "k-o", lw=2, label="$E_{base}$")
+    ax.set_title(f"Fig. 3 analogue: $\\sigma_\\epsilon = {p['sigma']:g}$, $\\delta = {c['delta']:g}$", fontsize=9)
+    place_legend(ax, *cell_grid_handles(c["delta"]), where="below", ncols=2, fontsize=7)
+    ax2.plot(s["N_s"], s["E_base"], "k-o", lw=2, ms=5, label="$E_{base}$, base loss (1)")
     cmap = colormaps["viridis"]
     E_st = [[float(np.mean(cell)) for cell in row] for row in result.metrics["E_st_tuned_per_seed"]]
     for i, nt in enumerate(s["N_t"]):
-        ax2.plot(s["N_s"], E_st[i], "-", color=cmap(i / max(1, len(s["N_t"]) - 1)), lw=1,
-                 label=f"$E_{{st}}$, $N_t$={nt}" if i in (0, len(s["N_t"]) - 1) else None)
-    ax2.axhline(result.metrics["chance_error"], color="0.6", ls=":", lw=1, label="chance")
-    ax2.set_xscale("log", base=2)
-    ax2.set_xticks(s["N_s"], [str(v) for v in s["N_s"]])
+        ax2.plot(s["N_s"], E_st[i], "-", marker=".", color=cmap(0.2 + 0.65 * i / max(1, len(s["N_t"]) - 1)), lw=1.2,
+                 label=f"$E_{{st}}$, $N_t = {nt}$")
+    ax2.axhline(result.metrics["chance_error"], color="0.4", ls=":", lw=1, label="chance")
+    _log2_grid_axis(ax2, "x", s["N_s"])
     ax2.minorticks_off()
-    ax2.set_xlabel("$N_s$")
+    ax2.set_ylim(0, 1)
+    ax2.set_xlabel("$N_s$ (noisy images per class)")
     ax2.set_ylabel("test error on noisy inputs")
-    ax2.legend(loc="upper right")
+    ax2.set_title("Fig. 3 analogue: the errors compared", fontsize=9)
+    place_legend(ax2, fontsize=7)
 
 
 register(Claim(
@@ -635,50 +637,61 @@ def _table2_verdict(metrics, params, criteria) -> Verdict:
     )
 
 
+def _table2_rows(result, grid) -> list[list[str]]:
+    """One row per noise level: the paper's minimum N_t, ours (a set when unresolved cells decide it)
+    and E_st / E_base at ours."""
+    s = result.series
+    paper = dict(zip((float(v) for v in s["paper"]["sigma"]), s["paper"]["min_N_t"]))
+    measured = [float(v) for v in s["sigma"]]
+    top = max(s["N_t"])
+    rows = []
+    for sg in sorted(set(paper) | set(measured)):
+        row = [f"{sg:g}", str(paper.get(sg, "not in the paper"))]
+        if sg not in measured:
+            rows.append(row + ["not run", "–"])
+            continue
+        j = measured.index(sg)
+        cand = sorted(experiments.boundary_candidates([r[j] for r in grid["status"]], s["N_t"]))
+        found = [f"{int(v)}" for v in cand if math.isfinite(v)]
+        none = [] if math.isfinite(cand[-1]) else [f"none up to {top}"]
+        row.append(" or ".join(filter(None, [", ".join(found)] + none)))
+        if math.isfinite(cand[0]):
+            i = list(s["N_t"]).index(int(cand[0]))
+            undecided = grid["status"][i][j] == "unresolved"
+            row.append(f"{grid['ratio'][i][j]:.2f}" + (" (unresolved)" if undecided else ""))
+        else:
+            row.append("–")
+        rows.append(row)
+    return rows
+
+
+_DATASET_SHORT = {"synthetic": "synthetic", "digits": "digits", "cifar10": "CIFAR-10, MLP"}
+
+
 def _table2_figure(result, fig):
-    from ...plots import FAIL_COLOR, PASS_COLOR
+    from ...plots import table_figure
     s, p, c = result.series, result.params, result.criteria_values
     grid = _grid(result.metrics, p, c, "tuned")
-    fig.set_size_inches(9.0, 3.8)
-    ax, ax2 = fig.subplots(1, 2)
-    sig = s["sigma"]
-    top = max(s["N_t"]) * 1.5  # where "no N_t in the grid helps" is drawn
-    for j, x in enumerate(sig):
-        cand = sorted(experiments.boundary_candidates([row[j] for row in grid["status"]], s["N_t"]))
-        vals = [top if not math.isfinite(v) else v for v in cand]
-        ax.plot([x, x], [vals[0], vals[-1]], "-", color=PASS_COLOR, lw=3, alpha=0.4)
-        ax.plot(x, vals[-1], "o", color=PASS_COLOR if math.isfinite(cand[-1]) else FAIL_COLOR, ms=6)
-    ax.plot([], [], "-", color=PASS_COLOR, lw=3, alpha=0.4, label=f"measured range ({p['dataset']}, $N_s$={p['N_s']})")
-    ax.axhline(top, color=FAIL_COLOR, lw=0.8, ls=":", label="no $N_t$ of the grid helps")
-    ax.set_yscale("log", base=2)
-    ax.set_yticks(list(s["N_t"]) + [top], [str(v) for v in s["N_t"]] + ["none"])
-    ax.minorticks_off()
-    ax.set_xlabel("$\\sigma$ (noise)")
-    ax.set_ylabel("minimum helpful $N_t$ (measured)")
-    axp = ax.twinx()
-    axp.plot(s["paper"]["sigma"], s["paper"]["min_N_t"], "s--", color="0.4",
-             label="paper Table 2 (CIFAR-10, $N_s$=320)")
-    axp.set_ylabel("paper's minimum $N_t$ (CIFAR-10)", color="0.4")
-    axp.grid(False)
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = axp.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="lower right", fontsize=7)
-    ax.set_title(f"Table 2: minimum $N_t$ with $E_{{st}} \\leq (1-{c['delta']:g})E_{{base}}$ (tuned $\\lambda$)",
-                 fontsize=8)
-    ratio = np.array(grid["ratio"])
-    im = ax2.imshow(ratio, origin="lower", aspect="auto", cmap="RdYlGn_r", vmin=0.8, vmax=1.2)
-    for i in range(ratio.shape[0]):
-        for j in range(ratio.shape[1]):
-            st = grid["status"][i][j]
-            ax2.text(j, i, f"{ratio[i, j]:.2f}" + ("" if st != "unresolved" else "?"), ha="center", va="center",
-                     fontsize=6, fontweight="bold" if st == "green" else "normal")
-    ax2.set_xticks(range(len(sig)), [f"{v:g}" for v in sig])
-    ax2.set_yticks(range(len(s["N_t"])), [str(v) for v in s["N_t"]])
-    ax2.set_xlabel("$\\sigma$")
-    ax2.set_ylabel("$N_t$")
-    ax2.grid(False)
-    ax2.set_title("$E_{st}/E_{base}$ (bold: green, ?: unresolved)", fontsize=8)
-    fig.colorbar(im, ax=ax2, shrink=0.8)
+    fig.set_size_inches(8.5, 3.8)
+    footnote(fig, f"Paper: CIFAR-10, ResNet-18, $N_s = {s['paper']['N_s']}$ per class, $N_t$ in steps of 100. "
+                  f"Measured: a different data set and scale, so compare the trend, not the numbers: "
+                  f"{dataset_words(p)}, small ReLU MLP, $N_s = {p['N_s']}$ per class, $N_t$ of the grid "
+                  f"{', '.join(str(v) for v in s['N_t'])}; " + _regime_note(result, grid))
+    ax, ax2 = fig.subplots(1, 2, width_ratios=[1.5, 1])
+    header = ["$\\sigma_\\epsilon$", "paper (CIFAR-10)", f"measured ({_DATASET_SHORT[p['dataset']]})",
+              "$E_{st}/E_{base}$ there"]
+    table_figure(ax, header, _table2_rows(result, grid),
+                 title=f"Table 2: minimum $N_t$ with $E_{{st}} \\leq (1-{c['delta']:g})\\,E_{{base}}$, "
+                       f"paper vs measured", fontsize=9, col_align=["center"] * 4)
+    ax.legend(*cell_grid_handles(c["delta"]), loc="lower center", title="marks of the right panel", fontsize=7)
+    cell_grid(ax2, s["sigma"], s["N_t"], grid["status"], grid["ratio"])
+    ax2.set_xticks(s["sigma"], [f"{v:g}" for v in s["sigma"]])
+    _log2_grid_axis(ax2, "y", s["N_t"])
+    ax2.minorticks_off()
+    ax2.margins(x=0.15, y=0.2)
+    ax2.set_xlabel("$\\sigma_\\epsilon$ (input noise)")
+    ax2.set_ylabel("$N_t$ (clean images per class)")
+    ax2.set_title(f"Table 2, measured cells ($N_s = {p['N_s']}$)", fontsize=9)
 
 
 register(Claim(
