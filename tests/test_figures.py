@@ -18,37 +18,16 @@ from theorycheck.result import Result
 
 from _smoke import smoke_result
 
-# Figures that fail the layout check today, each with what overlaps; the figure pass removes them
-# from this list (strict: a figure that has been fixed makes its entry fail until it is removed).
-KNOWN_LAYOUT_PROBLEMS = {
-    "ji2020.data_inefficiency": "left panel: log x tick labels (2x10^1, 3x10^1, ... minor labels) overlap",
-    "ji2020.linearisation": "left panel: log x tick labels (3x10^2, 4x10^2, ...) overlap and the legend "
-                            "covers the 'net vs its linearisation' line",
-    "soteacher.consistency": "x tick labels (method names) overlap one another in both panels",
-    "soteacher.distill": "right panel: x tick labels (method names) overlap one another",
-    "soteacher.invariant_erm": "right panel: the legend covers the Chebyshev-radius bar",
-}
-
 CLAIM_IDS = [c.id for c in registry.list_claims()]
 
 
-def _param(cid):
-    if cid in KNOWN_LAYOUT_PROBLEMS:
-        return pytest.param(cid, marks=pytest.mark.xfail(strict=True, reason=KNOWN_LAYOUT_PROBLEMS[cid]))
-    return cid
-
-
-@pytest.mark.parametrize("claim_id", [_param(c) for c in CLAIM_IDS])
+@pytest.mark.parametrize("claim_id", CLAIM_IDS)
 def test_claim_figure_has_no_overlapping_text_clipped_text_or_legend_over_data(claim_id, tmp_path_factory):
     result = smoke_result(claim_id, tmp_path_factory)
     fig = plots.draw_figure(result)
     assert fig is not None, f"{claim_id} draws no figure"
     problems = plots.layout_problems(fig)
     assert not problems, f"{claim_id}:\n  " + "\n  ".join(problems)
-
-
-def test_known_layout_problems_name_registered_claims():
-    assert set(KNOWN_LAYOUT_PROBLEMS) <= set(CLAIM_IDS)
 
 
 # -- the layout check on figures made to fail it ---------------------------------------------------

@@ -7,11 +7,13 @@ from functools import partial
 
 import numpy as np
 
+from ... import plots
 from ...errors import InputError, check_grid, check_int, check_list, check_real
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ...stats import loglog_slope
 from ..experiments import EPS, hard_student_cell, soft_students_cell, teacher_time_cell
+from ._drawing import N_AXIS, legend_below, rho_colours, rho_text
 from .common import (MFLOP, PAPER_NOTE, binary_task_seeds, check_teacher_logits, check_temperature,
                      interval_criterion, kernel_bytes, kernel_machine_has_boundary)
 
@@ -200,23 +202,30 @@ def verdict(m, p, c):
 
 def figure(result, fig):
     """Risk of soft and hard-label students, :math:`\\ln\\|\\Delta w_n\\|` for each rho, and the
-    early-stopped teachers."""
+    early-stopped teachers; one colour per soft ratio in every panel, one legend under them."""
     s = result.series
     ax1, ax2, ax3 = fig.subplots(1, 3)
+    colour = rho_colours(s["rhos"])
+    hard = dict(color="k", ls="--", marker="s", ms=3, lw=1)
     i1 = list(s["rhos"]).index(1.0)
-    ax1.loglog(s["n"], np.maximum(s["R"][i1], 1e-6), "o-", ms=3, label="pure soft (rho=1)")
-    ax1.loglog(s["n_hard"], np.maximum(s["R_hard"], 1e-6), "s-", ms=3, label="hard labels (GD)")
-    ax1.set(xlabel="n", ylabel="transfer risk R_n", title="soft vs hard labels")
-    ax1.legend()
+    ax1.loglog(s["n"], np.maximum(s["R"][i1], 1e-6), "o-", ms=3, color=colour[1.0])
+    ax1.loglog(s["n_hard"], np.maximum(s["R_hard"], 1e-6), **hard)
+    ax1.set(xlabel=N_AXIS, ylabel=r"transfer risk $\mathcal{R}_n$", title="Result 2: soft vs hard labels")
+    plots.log_ticks(ax1, "both")
     for r, L, I in zip(s["rhos"], s["log_w"], s["I_bar"]):
-        ax2.semilogx(s["n"], L, "o-", ms=3, label=f"rho={r:g}: I={I:.2f}")
-    ax2.semilogx(s["n_hard"], s["log_w_hard"], "k--", lw=1, label="hard labels")
-    ax2.set(xlabel="n", ylabel="ln |Delta w_n|", title="data inefficiency (reconstructed)")
-    ax2.legend(fontsize=6)
+        ax2.semilogx(s["n"], L, "o-", ms=3, color=colour[float(r)],
+                     label=rf"{rho_text(r)}: $\mathcal{{I}}={I:.2f}$")
+    ax2.semilogx(s["n_hard"], s["log_w_hard"], label="hard labels (gradient descent)", **hard)
+    ax2.set(xlabel=N_AXIS, ylabel=r"$\ln\|\Delta w_n\|$", title="Result 2: $\\mathcal{I}$ (reconstructed)")
+    plots.log_ticks(ax2, "x")
     for r in s["rhos_tt"]:
-        ax3.semilogx(s["teacher_steps"], s["I_bar_teacher_time"][f"{float(r):g}"], "o-", label=f"rho={r:g}")
-    ax3.set(xlabel="teacher training steps", ylabel="data inefficiency", title="early-stopped teacher")
-    ax3.legend()
+        ax3.semilogx(s["teacher_steps"], s["I_bar_teacher_time"][f"{float(r):g}"], "o-", ms=3,
+                     color=colour.get(float(r), "C7"))
+    ax3.set(xlabel="teacher training steps", ylabel=r"student's data inefficiency $\mathcal{I}$",
+            title="Result 2: early stopping")
+    plots.log_ticks(ax3, "x")
+    legend_below(fig, *ax2.get_legend_handles_labels(), ncols=4,
+                 title=r"soft ratio $\rho$ and data inefficiency $\mathcal{I}$ (perfect teacher)")
 
 
 METRICS = {

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
+from matplotlib import ticker
 
+from ... import plots
 from ...errors import InputError, check_grid, check_int, check_list, check_real
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments import effective_logit_cell
+from ._drawing import RHO_AXIS, ZT_AXIS, legend_below, rho_colours, rho_text
 from .common import MFLOP, PAPER_NOTE, check_temperature
 
 __all__ = ["BASE", "CRITERIA", "CLAIM", "validate", "estimate", "measure", "verdict", "figure"]
@@ -170,23 +174,33 @@ def figure(result, fig):
     axes = fig.subplots(1, 3)
     Ts, rhos = list(s["Ts"]), list(s["rhos"])
     T_mid = f"{Ts[len(Ts) // 2]:g}"
-    for r, z in zip(rhos, s["z"][T_mid]):
-        axes[0].plot(s["zt"], z, lw=1, label=f"rho={r:g}")
-    axes[0].set(xlabel="teacher logit z_t", ylabel="z_s,eff", title=f"T = {T_mid}, y_g = 1[z_t>0]")
-    axes[0].legend()
+    colour = rho_colours(rhos)
+    # T is ordered and is told apart from rho's colours: a sequential, colour-blind-safe map
+    t_colour = {T: matplotlib.colormaps["viridis"](v) for T, v in zip(Ts, np.linspace(0.15, 0.85, len(Ts)))}
+    for r, z in zip(rhos, s["z"][T_mid]):  # rho = 1 is the identity z_t: a dashed reference
+        axes[0].plot(s["zt"], z, lw=1, **(dict(color="k", ls="--") if r == 1 else dict(color=colour[float(r)])),
+                     label=rho_text(r))
+    axes[0].set(xlabel=ZT_AXIS, ylabel=r"effective student logit $z_{s,\mathrm{eff}}$",
+                title=rf"Corollary 1: $T={T_mid}$, $y_g=\mathbb{{1}}[z_t>0]$")
+    plots.place_legend(axes[0])
     i_mid = min(range(len(rhos)), key=lambda i: abs(rhos[i] - 0.5))
+    axes[1].sharey(axes[0])
     for T in Ts:
-        axes[1].plot(s["zt"], s["z"][f"{T:g}"][i_mid], lw=1, label=f"T={T:g}")
-    axes[1].set(xlabel="teacher logit z_t", title=f"rho = {rhos[i_mid]:g}")
-    axes[1].legend()
+        axes[1].plot(s["zt"], s["z"][f"{T:g}"][i_mid], lw=1, color=t_colour[T])
+    axes[1].set(xlabel=ZT_AXIS, title=f"Corollary 1: {rho_text(rhos[i_mid])}")
     for T in Ts:  # the rho grid (rho < 1) and the small-rho tail, where 2 z_0 ~ 2 ln(2T/rho)
         pts = sorted([(r, j) for r, j in zip(rhos, s["jump"][f"{T:g}"]) if r < 1]
                      + [(r, 2 * z) for r, z in zip(s["rho_tail"], s["z0_tail"][f"{T:g}"])])
-        axes[2].semilogx([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3, label=f"T={T:g}")
+        axes[2].semilogx([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3, color=t_colour[T],
+                         label=f"$T={T:g}$")
     rt = np.logspace(np.log10(min(s["rho_tail"])), np.log10(0.99), 100)
-    axes[2].semilogx(rt, 2 * np.log((2 - rt) / rt), "k:", lw=1, label="T=1: 2 ln((2-rho)/rho)")
-    axes[2].set(xlabel="soft ratio rho", ylabel="jump 2 z_0 at z_t = 0", title="jump of z_eff")
-    axes[2].legend(loc="upper right", fontsize=6)
+    axes[2].semilogx(rt, 2 * np.log((2 - rt) / rt), "k:", lw=1.2, label=r"$2\ln\frac{2-\rho}{\rho}$ ($T=1$)")
+    axes[2].set(xlabel=RHO_AXIS, ylabel=r"jump $2z_0$ of $z_{s,\mathrm{eff}}$ at $z_t=0$",
+                title="Corollary 1: the jump")
+    plots.log_ticks(axes[2], "x")
+    axes[2].xaxis.set_minor_locator(ticker.NullLocator())  # eight decades: minor ticks would be a blur
+    legend_below(fig, *axes[2].get_legend_handles_labels(), ncols=len(Ts) + 1,
+                 title="temperature $T$ (middle and right panels)")
 
 
 METRICS = {

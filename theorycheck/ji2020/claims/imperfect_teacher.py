@@ -8,11 +8,13 @@ from functools import partial
 
 import numpy as np
 
+from ... import plots
 from ...errors import InputError, check_grid, check_int, check_list, check_real
 from ...registry import Claim, Metric, Verdict, register
 from ...stats import binomial_interval, level_per_look
 from ...limits import Estimate
 from ..experiments import EPS, imperfect_teacher_cell
+from ._drawing import RHO_AXIS, legend_below
 from .common import (MFLOP, PAPER_NOTE, binary_task_seeds, check_teacher_logits, check_temperature,
                      interval_criterion, kernel_bytes, kernel_machine_has_boundary)
 
@@ -254,20 +256,25 @@ def verdict(m, p, c):
 
 
 def figure(result, fig):
-    """Student error against rho (imperfect and perfect teacher), and cos alpha_g against rho."""
+    """Student error against rho (imperfect and perfect teacher), and cos alpha_g against rho; one legend
+    under both panels."""
     s = result.series
     ax1, ax2 = fig.subplots(1, 2)
     r = np.array(s["rhos"])
-    ax1.errorbar(r, s["err"], yerr=s["err_se"], fmt="o-", ms=3, elinewidth=0.6,
-                 label="imperfect teacher (bars: SE over seeds)")
-    ax1.plot(r, s["err_perfect"], "s--", ms=3, label="perfect teacher")
-    ax1.axhline(s["teacher_err"], color="k", ls=":", lw=1, label="teacher's own error")
-    ax1.set(xlabel="soft ratio rho", ylabel="student error vs ground truth", title="optimal rho < 1")
-    ax1.legend()
-    ax2.plot(r, s["cos_alpha_g"], "o-", ms=3, label="imperfect teacher")
-    ax2.plot(r, s["cos_alpha_g_perfect"], "s--", ms=3, label="perfect teacher")
-    ax2.set(xlabel="soft ratio rho", ylabel="cos angle(w_s, w_g)", title="alignment with the ground truth")
-    ax2.legend()
+    imperfect, perfect = dict(color=plots.PALETTE[0], marker="o"), dict(color=plots.PALETTE[1], marker="s", ls="--")
+    bars = ax1.errorbar(r, s["err"], yerr=s["err_se"], ms=3, elinewidth=0.6, **imperfect)
+    line, = ax1.plot(r, s["err_perfect"], ms=3, **perfect)
+    own = ax1.axhline(s["teacher_err"], color="k", ls=":", lw=1)
+    best = np.argmin(s["err"])
+    star, = ax1.plot(r[best], s["err"][best], "*", ms=10, color=imperfect["color"], mec="k", mew=0.5)
+    ax1.set(xlabel=RHO_AXIS, ylabel=r"student error vs ground truth $y_g$", title=r"Result 3: optimal $\rho<1$")
+    ax2.plot(r, s["cos_alpha_g"], ms=3, **imperfect)
+    ax2.plot(r, s["cos_alpha_g_perfect"], ms=3, **perfect)
+    ax2.set(xlabel=RHO_AXIS, ylabel=r"$\cos\alpha(\Delta w, \Delta w_g)$",
+            title="Result 3: alignment with the ground truth")
+    legend_below(fig, [bars, star, line, own],
+                 ["imperfect teacher (bars: standard error over seeds)", r"its best soft ratio $\rho^*$",
+                  "perfect teacher", "imperfect teacher's own error"], ncols=2)
 
 
 METRICS = {

@@ -4,12 +4,15 @@ linearisation."""
 from __future__ import annotations
 
 import numpy as np
+from matplotlib import ticker
 
+from ... import plots
 from ...errors import InputError, check_grid, check_int, check_real
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ...stats import loglog_fit, loglog_slope
 from ..experiments import kernel_limit_cell, linearisation_cell
+from ._drawing import legend_below
 from .common import MFLOP, PAPER_NOTE, check_teacher_logits, check_temperature, kernel_bytes
 
 __all__ = ["BASE", "CRITERIA", "CLAIM", "validate", "estimate", "measure", "verdict", "figure"]
@@ -163,19 +166,24 @@ def figure(result, fig):
     ax1, ax2 = fig.subplots(1, 2)
     w = np.array(s["widths"], float)
     per = np.array(s["per_seed"])
-    for col, key, lab, mk in ((1, "rmse_vs_ntk", "net vs NTK dynamics", "o"),
-                              (2, "rmse_vs_empirical_lin", "net vs its linearisation", "s"),
-                              (3, "gram_rel_err", "empirical vs analytic Gram", "^")):
+    gaps = ((1, "rmse_vs_ntk", "network vs infinite-width NTK dynamics", "o"),
+            (2, "rmse_vs_empirical_lin", r"network vs its linearisation $f(x;w_0)+\Delta w^\top\phi(x)$", "s"),
+            (3, "gram_rel_err", r"empirical $\hat\Theta$ vs analytic $\Theta$ (Frobenius)", "^"))
+    for col, key, lab, mk in gaps:
         line, = ax1.loglog(w, s[key], mk + "-", ms=4, label=lab)
         ax1.loglog(per[:, 0], per[:, col], mk, ms=2, alpha=0.4, color=line.get_color())
-    ax1.loglog(w, s["rmse_vs_ntk"][0] * np.sqrt(w[0] / w), "k:", lw=1, label="m^(-1/2)")
-    ax1.set(xlabel="width m", ylabel="relative error (test set)", title="gap at equal training time")
-    ax1.legend()
+    ax1.loglog(w, s["rmse_vs_ntk"][0] * np.sqrt(w[0] / w), "k:", lw=1, label=r"slope $m^{-1/2}$")
+    ax1.set(xlabel="width $m$", ylabel="relative gap on test inputs\n(at equal training time)", title="Corollary 2: gap against width")
+    ax1.set_xticks(w, [f"{int(v)}" for v in w])  # the widths run (powers of 2)
+    ax1.xaxis.set_minor_locator(ticker.NullLocator())
+    plots.log_ticks(ax1, "y")
     fl, fn = np.array(s["f_lin"]), np.array(s["f_net"])
-    ax2.plot(fl, fn, ".", ms=2)
+    ax2.plot(fl, fn, ".", ms=2, color=plots.PALETTE[0], label=f"test inputs ($m={int(w[-1])}$, one seed)")
     lim = [min(fl.min(), fn.min()), max(fl.max(), fn.max())]
-    ax2.plot(lim, lim, "k:", lw=1)
-    ax2.set(xlabel="NTK (linearised) output", ylabel="network output", title=f"m = {int(w[-1])}, one seed")
+    ax2.plot(lim, lim, "k--", lw=0.8, label="equality")
+    ax2.set(xlabel="infinite-width NTK dynamics output", ylabel="network output $f(x;w)$",
+            title=f"Corollary 2: outputs at $m={int(w[-1])}$")
+    legend_below(fig, ncols=2, title="lines: mean over seeds; faint markers: single seeds")
 
 
 METRICS = {

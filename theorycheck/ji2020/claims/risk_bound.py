@@ -4,11 +4,14 @@ by construction (a consistency check of the implementation, with its tightness r
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.lines import Line2D
 
+from ... import plots
 from ...errors import InputError, check_grid, check_int, check_list, check_real
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments import EPS, risk_cell
+from ._drawing import N_AXIS, legend_below, rho_colours, rho_text
 from .common import MFLOP, PAPER_NOTE, check_teacher_logits, check_temperature, kernel_bytes
 
 __all__ = ["BASE", "CRITERIA", "CLAIM", "validate", "estimate", "measure", "verdict", "figure"]
@@ -132,20 +135,32 @@ def verdict(m, p, c):
 
 
 def figure(result, fig):
-    """R_n and the bound against n for each rho (log-log), and the angle alpha_n."""
+    """R_n and the bound against n for each rho (log-log), and the angle alpha_n; colour: rho, line style:
+    risk or bound, one legend under both panels."""
     s = result.series
     ax1, ax2 = fig.subplots(1, 2)
-    for r, Rr, Br in zip(s["rhos"], s["R"], s["B"]):
-        line, = ax1.loglog(s["n"], np.maximum(Rr, 1e-6), "o-", ms=3, label=f"R_n, rho={r:g}")
-        ax1.loglog(s["n"], Br, "--", color=line.get_color(), lw=1)
-    ax1.set(xlabel="training samples n", ylabel="transfer risk R_n (solid), bound (dashed)",
-            title="R_n <= p(pi/2 - alpha_n)")
-    ax1.legend()
-    for r, a in zip(s["rhos"], s["alpha"]):
-        ax2.semilogx(s["n"], a, "o-", ms=3, label=f"rho={r:g}")
+    colour = rho_colours(s["rhos"])
+    for r, Rr, Br, a in zip(s["rhos"], s["R"], s["B"], s["alpha"]):
+        c = colour[float(r)]
+        ax1.loglog(s["n"], np.maximum(Rr, 1e-6), "o-", ms=3, color=c)
+        ax1.loglog(s["n"], Br, "--", color=c, lw=1)
+        ax2.semilogx(s["n"], a, "o-", ms=3, color=c)
+    ax1.set(xlabel=N_AXIS, ylabel="fraction of test inputs",
+            title=r"Result 1: $\mathcal{R}_n \leq p(\pi/2-\bar\alpha_n)$")
+    plots.log_ticks(ax1, "both")
     ax2.axhline(np.pi / 2, color="k", ls=":", lw=1)
-    ax2.set(xlabel="training samples n", ylabel="alpha_n = angle(w_s, w_t)", title="student-teacher angle")
-    ax2.legend()
+    ax2.set_yticks(np.pi / 8 * np.arange(5), ["0", r"$\pi/8$", r"$\pi/4$", r"$3\pi/8$", r"$\pi/2$"])
+    ax2.set_ylim(0, 1.06 * max(np.pi / 2, np.max(s["alpha"])))
+    ax2.set(xlabel=N_AXIS, ylabel=r"angle $\bar\alpha_n$ of $\Delta\hat w$ to $\Delta w_*$ (rad)",
+            title="Result 1: student-teacher angle")
+    plots.log_ticks(ax2, "x")
+    grey = "0.35"
+    handles = [Line2D([], [], color=colour[float(r)], marker="o", ms=3) for r in s["rhos"]] + [
+        Line2D([], [], color=grey, marker="o", ms=3), Line2D([], [], color=grey, ls="--", lw=1),
+        Line2D([], [], color="k", ls=":", lw=1)]
+    labels = [rho_text(r) for r in s["rhos"]] + [
+        r"transfer risk $\mathcal{R}_n$", r"bound $p(\pi/2-\bar\alpha_n)$", r"$\pi/2$ (orthogonal)"]
+    legend_below(fig, handles, labels, ncols=4)
 
 
 METRICS = {

@@ -4,11 +4,15 @@ for the student (Figure 1 analogue)."""
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.colors import Normalize
+from matplotlib.lines import Line2D
 
+from ... import plots
 from ...errors import InputError, check_choice, check_int
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments import checkpoint_cell
 from ..summaries import summarise_checkpoints
+from ._drawing import legend_below
 from .common import (KD, LEVEL, PROVENANCE, QUALITIES, QUALITY_WORDS, arm_seeds, check_not_collapsed,
                      interval_status, mean_std_text,
                      network_estimate, student_config, teacher_config, validate_common, validate_level, world_of)
@@ -102,24 +106,48 @@ def verdict(m, p, c):
 
 
 def figure(result, fig):
-    s = result.series
+    """Every checkpoint's teacher and student test accuracy minus those of the same seed's pre-decay
+    checkpoint (each seed is its own world: the within-seed changes are what Figure 1 is about): student
+    against teacher coloured by epoch, and both against the epoch."""
+    s, m = result.series, result.metrics
     ax1, ax2 = fig.subplots(1, 2)
-    ax2b = ax2.twinx()
-    for k, run in enumerate(s["runs"]):
-        c = f"C{k % 10}"
+    epochs = [ep for run in s["runs"] for ep in run["epoch"]]
+    norm = Normalize(min(epochs), max(epochs))
+    teacher, student = dict(color=plots.PALETTE[0]), dict(color=plots.PALETTE[1], ls="--")
+    curves = []
+    for run in s["runs"]:
+        e, b = run["pre_decay"], run["best_teacher"]
         ep = np.array(run["epoch"])
-        ax1.plot(run["teacher_test_acc"], run["student_test_acc"], "o-", color=c, ms=3, lw=0.8)
-        b, e = run["best_teacher"], run["pre_decay"]
-        ax1.plot(run["teacher_test_acc"][b], run["student_test_acc"][b], "*", color=c, ms=10)
-        ax1.plot(run["teacher_test_acc"][e], run["student_test_acc"][e], "s", color=c, ms=5, mfc="none")
-        ax2.plot(ep, run["teacher_test_acc"], "-", color=c, lw=1)
-        ax2b.plot(ep, run["student_test_acc"], "--", color=c, lw=1)
-    ax1.set_xlabel("teacher test accuracy (checkpoint)")
-    ax1.set_ylabel("student test accuracy")
-    ax1.set_title("Fig. 1 analogue (star: best on validation, square: pre-decay)", fontsize=8)
-    ax2.set_xlabel("teacher epoch")
-    ax2.set_ylabel("teacher test accuracy (solid)")
-    ax2b.set_ylabel("student test accuracy (dashed)")
+        t = np.array(run["teacher_test_acc"]) - run["teacher_test_acc"][e]
+        st = np.array(run["student_test_acc"]) - run["student_test_acc"][e]
+        ax1.plot(t, st, "-", color="0.7", lw=0.6, zorder=1)
+        points = ax1.scatter(t, st, c=ep, cmap="viridis", norm=norm, s=14, zorder=2)
+        ax1.plot(t[b], st[b], "*", ms=11, mfc="none", mec="k", mew=0.8, zorder=3)
+        ax2.plot(ep, t, lw=0.6, alpha=0.35, **teacher)
+        ax2.plot(ep, st, lw=0.6, alpha=0.35, **student)
+        curves.append((tuple(ep), t, st))
+    ax1.plot(0, 0, "s", ms=8, mfc="none", mec="k", mew=0.8, zorder=3)
+    fig.colorbar(points, ax=ax1, label="teacher epoch of the checkpoint", pad=0.02)
+    ax1.set(xlabel="$\\Delta$ teacher test accuracy", ylabel="$\\Delta$ student test accuracy",
+            title="Fig. 1 analogue: one student per checkpoint")
+    if len({c[0] for c in curves}) == 1:  # every seed has the same checkpoints: the mean over seeds
+        ep = np.array(curves[0][0])
+        ax2.plot(ep, np.mean([c[1] for c in curves], axis=0), lw=2, **teacher)
+        ax2.plot(ep, np.mean([c[2] for c in curves], axis=0), lw=2, **student)
+    ax2.axvline(m["pre_decay_epoch"], color="k", ls=":", lw=1)
+    ax2.axhline(0, color="k", lw=0.5)
+    ax2.set(xlabel="teacher epoch", ylabel="$\\Delta$ test accuracy", title="Fig. 1 analogue: along training")
+    handles = [Line2D([], [], color="0.7", lw=0.6, marker="o", ms=4, mfc="0.5", mec="0.5"),
+               Line2D([], [], ls="", marker="s", ms=8, mfc="none", mec="k"),
+               Line2D([], [], ls="", marker="*", ms=11, mfc="none", mec="k"),
+               Line2D([], [], lw=2, **teacher), Line2D([], [], lw=2, **student),
+               Line2D([], [], color="k", ls=":", lw=1)]
+    labels = ["one seed's checkpoints (colour: epoch)", "pre-decay checkpoint (reference)",
+              "best teacher on validation data", "teacher (thin: seeds; thick: mean)",
+              "student (thin: seeds; thick: mean)", "pre-decay epoch"]
+    legend_below(fig, handles, labels, ncols=3,
+                 title="$\\Delta$: minus the same seed's pre-decay checkpoint (the last before the first learning-rate "
+                       "decay)")
 
 
 CLAIM = register(Claim(

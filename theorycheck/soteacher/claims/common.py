@@ -4,8 +4,6 @@ the per-seed effects, and the resource estimate of the network claims."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from ...errors import InputError, check_int, check_real
 from ...limits import Estimate
 from ...stats import t_interval, judge

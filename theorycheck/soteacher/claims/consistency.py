@@ -3,13 +3,14 @@ error to p* further (Theorem 3.9, the robustness half), under every consistency 
 
 from __future__ import annotations
 
-import numpy as np
+import re
 
 from ...errors import InputError, check_choice, check_real
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments import teacher_cell
 from ..summaries import summarise_consistency
 from ..regularisers import CR_SCHEDULES
+from ._drawing import ABBREVIATIONS, ERR_TO_P_STAR, KIND_COLOURS, arm_label, dot_rows, kind_handles, legend_below
 from .common import (LEVEL, PROVENANCE, TRAIN, WORLD, all_of, arm_seeds, interval_status, mean_std_text,
                      network_estimate,
                      teacher_config, validate_common, validate_level, world_of)
@@ -103,21 +104,36 @@ def verdict(m, p, c):
     return Verdict.from_criteria(**crit)
 
 
+#: readable names of the arms (ERM and LR without augmentation, the others with it)
+ARM_LABELS = {"erm": "ERM", "lr": "ERM + LR", "aug": "augmentation (aug.)", "aug+lr": "aug. + LR",
+              "soteacher": "SoTeacher (aug. + CR + LR)"}
+
+
+def _kind(arm: str) -> str:
+    return "no augmentation" if arm in ("erm", "lr") else ("SoTeacher" if arm == "soteacher" else "augmentation")
+
+
+def _label(arm: str) -> str:
+    schedule = re.fullmatch(r"aug\+cr\[(.+)\]", arm)
+    return f"aug. + CR, {schedule.group(1)} schedule" if schedule else arm_label(arm, ARM_LABELS)
+
+
 def figure(result, fig):
+    """Training-input error to p* and robustness gap of every arm (mean and std over seeds), one row per
+    arm, the arms' names on the shared y axis."""
     s = result.series
     names = s["arms"]
-    x = np.arange(len(names))
-    ax1, ax2 = fig.subplots(1, 2)
-    colors = ["C7" if a in ("erm", "lr") else ("C2" if a == "soteacher" else "C0") for a in names]
-    ax1.bar(x, s["train_err_mean"], yerr=s["train_err_std"], color=colors)
-    ax1.set_xticks(x, names, rotation=45, ha="right", fontsize=7)
-    lo = min(s["train_err_mean"]) * 0.8
-    ax1.set_ylim(lo, max(np.array(s["train_err_mean"]) + np.array(s["train_err_std"])) * 1.05)
-    ax1.set_ylabel(r"training-input error to $p^*$ (l1)")
-    ax1.set_title("mean ± std over seeds", fontsize=8)
-    ax2.bar(x, s["robust_gap_mean"], yerr=s["robust_gap_std"], color=colors)
-    ax2.set_xticks(x, names, rotation=45, ha="right", fontsize=7)
-    ax2.set_ylabel(r"robustness gap $\frac{1}{N}\sum_i\|f(\gamma x_i)-f(x_i)\|_1$")
+    ax1, ax2 = fig.subplots(1, 2, sharey=True)
+    colours = [KIND_COLOURS[_kind(a)] for a in names]
+    labels = [_label(a) for a in names]
+    dot_rows(ax1, labels, s["train_err_mean"], s["train_err_std"], colours)
+    ax1.set_xlabel("error to $p^*$ on the training inputs\n" + ERR_TO_P_STAR)
+    ax1.set_title("Theorem 3.9, Fig. 2c analogue")
+    dot_rows(ax2, labels, s["robust_gap_mean"], s["robust_gap_std"], colours, show_labels=False)
+    ax2.set_xlabel("output change under augmentation\n" + r"$\frac{1}{N}\sum_i\|f(\gamma x_i)-f(x_i)\|_1$")
+    ax2.set_title("Def. 3.8 analogue: robustness")
+    handles, kinds = kind_handles(_kind(a) for a in names)
+    legend_below(fig, handles, kinds, ncols=3, title="teacher (mean ± std over seeds); " + ABBREVIATIONS)
 
 
 CLAIM = register(Claim(

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import plots
 from ...errors import check_choice, check_list, check_real
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments import teacher_cell
 from ..summaries import summarise_distill
+from ._drawing import arm_label, dot_rows
 from .common import (KD, LEVEL, PROVENANCE, QUALITIES, QUALITY_WORDS, arm_seeds, check_not_collapsed,
                      interval_status, mean_std_text, network_estimate,
                      student_config, teacher_config, validate_common, validate_level, world_of)
@@ -113,34 +115,53 @@ def verdict(m, p, c):
     return Verdict.from_criteria(**crit)
 
 
+#: readable names and colours of the teacher arms (tempered standard teachers: "standard-T<T>")
+ARM_LABELS = {"erm": "ERM, no augmentation", "standard": "standard (final)", "standard-es": "standard, early-stopped",
+              "lr": "standard + LR", "cr": "standard + CR", "soteacher": "SoTeacher", "oracle": "oracle $p^*$"}
+ARM_COLOURS = {"erm": "#999999", "standard": plots.PALETTE[0], "standard-es": plots.PALETTE[4],
+               "lr": plots.PALETTE[1], "cr": plots.PALETTE[3], "soteacher": plots.PALETTE[2],
+               "oracle": plots.PALETTE[6]}
+_TEMPERED_COLOURS = (plots.PALETTE[5], plots.PALETTE[7], "#666666")
+#: what the student's quality is, in the units it is stored in
+_QUALITY_AXIS = {"test_acc": "test accuracy", "test_nll": "test cross-entropy (nats)",
+                 "test_err": "test error to $p^*$"}
+
+
 def figure(result, fig):
     """Differences from the standard (final) teacher of the same seed: each seed is its own world, so
-    the within-seed relation is what the rank correlations measure."""
+    the within-seed relation is what the rank correlations measure. One colour per teacher arm; the left
+    panel names the arms (the colour key of the other two)."""
     s, m = result.series, result.metrics
     q = s["quality"]
-    names = s["arms"]
+    names = list(s["arms"])
     ref = "standard"
-    ax1, ax2, ax3 = fig.subplots(1, 3)
+    ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.15, 1, 1])
+    ax3.sharey(ax2)
+    tempered = iter(_TEMPERED_COLOURS * len(names))
+    colour = {a: ARM_COLOURS.get(a) or next(tempered) for a in names}
 
     def d(key, a):
         return np.array(s[key][a]) - np.array(s[key][ref])
 
-    for i, a in enumerate(names):
-        c = f"C{i}"
-        ax1.scatter(d("teacher_train_err", a), d(f"student_{q}", a), color=c, label=a, s=14)
-        if a != "oracle":
-            ax2.scatter(d("teacher_test_acc", a), d(f"student_{q}", a), color=c, s=14)
-    ax1.set_xlabel("teacher error to p* (train inputs)")
-    ax1.set_ylabel(f"student {QUALITY_WORDS.get(q, q)}")
-    ax1.set_title(f"minus standard teacher; rho={m['rho_quality_vs_teacher_err_mean']:.2f}", fontsize=7)
-    ax1.legend(fontsize=5)
-    ax2.set_xlabel("teacher test accuracy")
-    ax2.set_title(f"rho={m['rho_quality_vs_teacher_acc_mean']:.2f}", fontsize=7)
     gains = [d("student_test_acc", a) for a in names]
-    ax3.errorbar(np.arange(len(names)), [g.mean() for g in gains], yerr=[g.std() for g in gains], fmt="o")
-    ax3.axhline(0, color="k", lw=0.5)
-    ax3.set_xticks(np.arange(len(names)), names, rotation=45, ha="right", fontsize=6)
-    ax3.set_ylabel("student test accuracy minus standard's")
+    dot_rows(ax1, [arm_label(a, ARM_LABELS) for a in names], [g.mean() for g in gains], [g.std() for g in gains],
+             [colour[a] for a in names])
+    ax1.axvline(0, color="k", lw=0.6)
+    ax1.set_xlabel("$\\Delta$ student test accuracy\n(minus the standard teacher's)")
+    ax1.set_title("Tables 1-2 analogue\nmean ± std over seeds", fontsize=8)
+    for a in names:
+        ax2.scatter(d("teacher_train_err", a), d(f"student_{q}", a), color=colour[a], s=10)
+        if a != "oracle":  # the oracle's predictions use the latent features: no test accuracy of its own
+            ax3.scatter(d("teacher_test_acc", a), d(f"student_{q}", a), color=colour[a], s=10)
+    ax2.set(xlabel="$\\Delta$ teacher error to $p^*$\n(training inputs)",
+            ylabel=f"$\\Delta$ student {_QUALITY_AXIS.get(q, q)}")
+    # the claim's statistic is the rank correlation with minus the error: the one with the error is its negative
+    ax2.set_title(f"Tables 1-2 analogue\nSpearman's $\\rho={-m['rho_quality_vs_teacher_err_mean']:.2f}$",
+                  fontsize=8)
+    ax3.set_xlabel("$\\Delta$ teacher test accuracy\n(per teacher and seed)")
+    ax3.tick_params(axis="y", labelleft=False)
+    ax3.set_title(f"Tables 1-2 analogue\nSpearman's $\\rho={m['rho_quality_vs_teacher_acc_mean']:.2f}$",
+                  fontsize=8)
 
 
 CLAIM = register(Claim(

@@ -4,15 +4,19 @@ per-feature label frequencies and its training-input error to p* decays like N^-
 from __future__ import annotations
 
 import numpy as np
+from matplotlib import ticker
+from matplotlib.lines import Line2D
 
 from scipy import stats as _st
 
+from ... import plots
 from ...errors import check_grid, check_int, check_list, check_real
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ...stats import binomial_interval, level_per_look, t_interval
 from ..experiments import chebyshev_cell, invariant_cell
 from ..summaries import summarise_invariant
+from ._drawing import ERR_TO_P_STAR, legend_below
 from .common import (LEVEL, PROVENANCE, all_of, arm_seeds, dominant, interval_status, mean_std_text,
                      validate_common, validate_level)
 
@@ -169,33 +173,49 @@ def verdict(m, p, c):
 
 
 def figure(result, fig):
+    """Error to p* against N (trained ERM, the exact minimiser, the memoriser; colour: m), and the Chebyshev
+    radius against the largest per-feature error per world; one legend under both panels."""
     s, metrics, p = result.series, result.metrics, result.params
     ax1, ax2 = fig.subplots(1, 2)
     N = np.array(s["N"], dtype=float)
-    for mm, c in zip(s["m_values"], ("C0", "C1", "C2", "C3")):
+    colours = [c for c in plots.PALETTE if c != "#000000"]
+    grey = "0.35"
+    handles, labels = [], []
+    for mm, c in zip(s["m_values"], colours):
         mean, std = np.array(s[f"err_m{mm}_mean"]), np.array(s[f"err_m{mm}_std"])
-        sl = metrics[f"slope_m{mm}"]
-        ax1.errorbar(N, mean, yerr=std, fmt="o-", color=c, label=f"trained ERM, m={mm}")
-        ax1.plot(N, s[f"closed_m{mm}_mean"], "x", color=c, label=f"exact minimiser, m={mm} (slope {sl:.2f})")
+        ax1.errorbar(N, mean, yerr=std, fmt="o-", color=c)
+        ax1.plot(N, s[f"closed_m{mm}_mean"], "x", color=c, ms=7, mec="k", zorder=3)
         ax1.plot(N, mean[0] * (N / N[0]) ** -0.5, ":", color=c, lw=1)
-        ax1.plot(N, s[f"memoriser_m{mm}"], "--", color=c, lw=1, label=f"memoriser, m={mm}")
+        ax1.plot(N, s[f"memoriser_m{mm}"], "--", color=c, lw=1)
+        handles.append(Line2D([], [], color=c, lw=4))
+        labels.append(f"$m={mm}$ feature{'s' if mm != 1 else ''} per input (exact minimiser's slope "
+                      f"${metrics[f'slope_m{mm}']:.2f}$)")
+    handles += [Line2D([], [], color=grey, marker="o"), Line2D([], [], color=grey, marker="x", ls="", ms=7, mec="k"),
+                Line2D([], [], color=grey, ls="--", lw=1), Line2D([], [], color=grey, ls=":", lw=1)]
+    labels += ["trained ERM (mean ± std over seeds)", "exact minimiser (Lemma 3.3)", "memoriser",
+               "slope $-1/2$"]
     ax1.set_xscale("log")
     ax1.set_yscale("log")
     ax1.set_xticks(N, [f"{int(n)}" for n in N])
-    ax1.minorticks_off()
-    ax1.set_xlabel("training inputs N")
-    ax1.set_ylabel(r"$\frac{1}{N}\sum_i\|f(x_i)-p^*(x_i)\|_1$")
-    ax1.set_title("error to p* (dotted: slope -1/2)", fontsize=8)
-    ax1.legend(fontsize=6)
+    ax1.xaxis.set_minor_locator(ticker.NullLocator())
+    plots.log_ticks(ax1, "y")
+    ax1.set_xlabel("training inputs $N$")
+    ax1.set_ylabel("error to $p^*$ on the training inputs\n" + ERR_TO_P_STAR)
+    ax1.set_title("Lemma 3.3, Theorem 3.6 analogue")
     cheb = s["chebyshev"]
     x = np.arange(len(cheb))
-    ax2.bar(x - 0.2, [c["max_err"] for c in cheb], 0.4, label=r"mean $\max_z\|\hat\pi_z-\pi_z\|_2$")
-    ax2.bar(x + 0.2, [c["radius"] for c in cheb], 0.4, label=r"Chebyshev radius $\varepsilon_\delta$")
+    bars_err = ax2.bar(x - 0.2, [c["max_err"] for c in cheb], 0.4, color=plots.PALETTE[5])
+    bars_rad = ax2.bar(x + 0.2, [c["radius"] for c in cheb], 0.4, color=plots.PALETTE[4])
     for i, c in enumerate(cheb):
         ax2.text(i + 0.2, c["radius"], f"{c['covered']:.0%}", ha="center", va="bottom", fontsize=7)
-    ax2.set_xticks(x, [f"world {i}" for i in x])
-    ax2.set_title(f"m=1, N={p['N_chebyshev']}: coverage at delta={p['delta']}", fontsize=8)
-    ax2.legend(fontsize=6, loc="center right")
+    ax2.set_ylim(0, 1.15 * max(c["radius"] for c in cheb))
+    ax2.set_xticks(x, [f"world {i + 1}" for i in x])
+    ax2.set_ylabel("$\\ell_2$ distance")
+    ax2.set_title(f"Lemma 3.5 analogue: $m=1$, $N={p['N_chebyshev']}$, $\\delta={p['delta']:g}$\n"
+                  "labels: share of resamples within the radius", fontsize=8)
+    handles += [bars_err, bars_rad]
+    labels += [r"mean $\max_z\|\hat\pi_z-\pi_z\|_2$", r"Chebyshev radius $\varepsilon_\delta$"]
+    legend_below(fig, handles, labels, ncols=3)
 
 
 CLAIM = register(Claim(

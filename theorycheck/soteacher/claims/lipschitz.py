@@ -4,11 +4,14 @@ error to p* falls with the teacher's Lipschitz constant, until it under-fits."""
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.lines import Line2D
 
-from ...errors import InputError, check_choice, check_grid, check_int, check_real
+from ... import plots
+from ...errors import InputError, check_choice, check_grid, check_int
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments import teacher_cell
 from ..summaries import summarise_lipschitz
+from ._drawing import ERR_TO_P_STAR, legend_below
 from .common import (LEVEL, PROVENANCE, TRAIN, WORLD, arm_seeds, interval_status, mean_std_text,
                      network_estimate, teacher_config, validate_common, validate_level, world_of)
 
@@ -110,30 +113,61 @@ def verdict(m, p, c):
     return Verdict.from_criteria(**crit)
 
 
+#: legend names of the penalties
+_KIND_NAMES = {"l1": r"$\ell_1$-operator-norm penalty (official code)", "spectral": "spectral-norm penalty"}
+
+
 def figure(result, fig):
+    """Error to p* against the Lipschitz bound (one curve per penalty, ERM and the strongest lambda_LR
+    named), and the teacher's test accuracy against lambda_LR."""
     s = result.series
     kinds = [k for k in ("l1", "spectral") if k in s]
     axes = fig.subplots(1, 2)
-    for kind, c in zip(kinds, ("C0", "C3")):
+    handles, labels = [], []
+    lam_pos = [v for kind in kinds for v in s[kind]["lambda"] if v > 0]
+    x_erm = min(lam_pos) / 4 if lam_pos else 1.0
+    for k, (kind, c) in enumerate(zip(kinds, (plots.PALETTE[0], plots.PALETTE[1]))):
         d = s[kind]
-        axes[0].errorbar(d["lip_mean"], d["err_mean"], yerr=d["err_std"], fmt="o-", color=c,
-                         label=f"{kind} penalty: train inputs")
-        axes[0].plot(d["lip_mean"], d["test_err_mean"], "x:", color=c, label=f"{kind}: test inputs")
-        for x, y, lam in zip(d["lip_mean"], d["err_mean"], d["lambda"]):
-            axes[0].annotate(f"{lam:g}", (x, y), fontsize=6, textcoords="offset points", xytext=(3, 3))
+        name = _KIND_NAMES[kind]
+        axes[0].errorbar(d["lip_mean"], d["err_mean"], yerr=d["err_std"], fmt="o-", color=c)
+        axes[0].plot(d["lip_mean"], d["test_err_mean"], "x:", color=c)
         lam = np.array(d["lambda"], dtype=float)
-        xs = np.where(lam > 0, lam, lam[lam > 0].min() / 3 if np.any(lam > 0) else 1e-4)
-        axes[1].errorbar(xs, d["acc_mean"], yerr=d["acc_std"], fmt="o-", color=c, label=f"{kind}: test accuracy")
+        ends = [(int(np.argmax(lam)), rf"$\lambda_{{LR}}={lam.max():g}$")]
+        if k == 0 and np.any(lam == 0):  # ERM is the same teacher for every penalty: named once
+            ends.append((int(np.argmin(lam)), "ERM"))
+        lip, err = np.array(d["lip_mean"], dtype=float), np.array(d["err_mean"], dtype=float)
+        for i, text in ends:  # the label goes on the side away from the curve's next point
+            j = min((n for n in range(len(lip)) if n != i), key=lambda n: abs(np.log(lip[n] / lip[i])), default=i)
+            axes[0].annotate(text, (lip[i], err[i]), fontsize=7, color=c, textcoords="offset points",
+                             xytext=(5, -11 if err[j] > err[i] else 4))
+        pos = lam > 0
+        acc, acc_sd = np.array(d["acc_mean"]), np.array(d["acc_std"])
+        axes[1].errorbar(lam[pos], acc[pos], yerr=acc_sd[pos], fmt="o-", color=c)
+        if np.any(~pos):  # ERM (lambda_LR = 0) cannot sit on a log axis: a separate point left of the sweep
+            axes[1].errorbar(np.full((~pos).sum(), x_erm), acc[~pos], yerr=acc_sd[~pos], fmt="s", color=c)
+        handles.append(Line2D([], [], color=c, lw=4))
+        labels.append(name)
     axes[0].set_xscale("log")
-    axes[0].set_xlabel("Lipschitz bound (product of spectral norms)")
-    axes[0].set_ylabel(r"error to $p^*$: $\frac{1}{N}\sum_i\|f(x_i)-p^*(x_i)\|_1$")
-    axes[0].set_title("error vs Lipschitz constant (labels: lambda)", fontsize=8)
-    axes[0].legend(fontsize=6)
+    plots.log_ticks(axes[0], "x")
+    axes[0].set_xlabel(r"Lipschitz bound $\prod_l\|W_l\|_2$ of the teacher")
+    axes[0].set_ylabel("error to $p^*$\n" + ERR_TO_P_STAR)
+    axes[0].set_title("Theorem 3.9 analogue: the Lipschitz constant")
     axes[1].set_xscale("log")
-    axes[1].set_xlabel(r"$\lambda_{LR}$ (leftmost point: ERM, $\lambda=0$)")
-    axes[1].set_ylabel("teacher test accuracy")
-    axes[1].set_title("expected over the label noise", fontsize=8)
-    axes[1].legend(fontsize=6)
+    plots.log_ticks(axes[1], "x")
+    if lam_pos:  # the ERM point gets the tick "0"; the log ticks keep to the sweep
+        view = axes[1].get_xlim()
+        ticks = [t for t in axes[1].get_xticks() if min(lam_pos) / 1.5 <= t <= axes[1].get_xlim()[1]]
+        axes[1].set_xticks([x_erm] + ticks, ["0"] + axes[1].xaxis.get_major_formatter().format_ticks(ticks))
+        minor = axes[1].xaxis.get_minorticklocs()
+        axes[1].set_xticks(minor[minor >= min(lam_pos) / 1.5], minor=True)
+        axes[1].set_xlim(view)
+    axes[1].set_xlabel(r"$\lambda_{LR}$ (square: ERM, $\lambda_{LR}=0$)")
+    axes[1].set_ylabel("teacher test accuracy\n(expected over the label noise)")
+    axes[1].set_title(r"Fig. 2a analogue: sweep of $\lambda_{LR}$")
+    grey = "0.35"
+    handles += [Line2D([], [], color=grey, marker="o"), Line2D([], [], color=grey, marker="x", ls=":")]
+    labels += ["error on training inputs (left); bars: std over seeds", "error on test inputs (left)"]
+    legend_below(fig, handles, labels, ncols=2)
 
 
 CLAIM = register(Claim(
