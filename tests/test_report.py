@@ -109,6 +109,16 @@ def test_report_groups_by_paper_and_shows_statement_criteria_figure_numbers_and_
     assert "rtoy_other.ipynb" in page.split('id="rtoy.fails"')[1].split("</article>")[0]
 
 
+def test_a_rerun_from_saved_cells_shows_the_compute_time_they_took_and_criteria_in_words(toy_out):
+    path = toy_out / "rtoy.passes.json"
+    saved = json.loads(path.read_text())
+    saved.update(elapsed_s=0.02, cells={"run": 0, "reused": 7, "recomputed": 0, "seconds": 83.0})
+    path.write_text(json.dumps(saved))
+    article = write_report(toy_out).read_text().split('id="rtoy.passes"')[1].split("</article>")[0]
+    assert "1 min 23 s (reused)" in article
+    assert "0.0 s in this run, which reused 7 saved cells; the cells took 1 min 23 s of compute" in article
+    assert "<td>small</td>" in article  # the criterion's name, not an identifier in code font
+
 def test_everything_from_claims_and_results_is_escaped(toy_out):
     page = write_report(toy_out).read_text()
     assert EVIL not in page

@@ -229,7 +229,7 @@ def _check(args, ids):
         res = run_claim(c.id, args.scale, out=out, seed=args.seed, jobs=args.jobs, scheduler=args.scheduler,
                         backend=args.backend, params=per_claim[c.id], memory_budget=budget,
                         progress=not args.no_progress and sys.stderr.isatty())
-        keym = "  ".join(f"{k}={format_metric(res.metrics[k])}{_unit(c, k)}" for k in c.key_metrics
+        keym = "  ".join(f"{_label(c, k)} = {format_metric(res.metrics[k])}{_unit(c, k)}" for k in c.key_metrics
                          if k in res.metrics)
         verdict = res.verdict + ("*" if res.exploratory else "")
         if not args.quiet or res.verdict != "PASS":
@@ -245,10 +245,16 @@ def _check(args, ids):
             unsure.append(c.id)
         for name, crit in res.criteria.items():
             if args.verbose or crit.status != "PASS":
-                print(f"    {crit.status.lower()}: {name}: {crit.detail}")
+                print(f"    {crit.status.lower()}: {name.replace('_', ' ')}: {crit.detail}")
     if not args.quiet:
         print(f"results in {out}/")
     return failed, unsure
+
+
+def _label(claim, key) -> str:
+    """A metric's short name for readers (its declared label, math written plainly), else its key."""
+    info = claim.metrics.get(key)
+    return (info.label if info is not None and info.label else key).replace("$", "")
 
 
 def _unit(claim, key) -> str:

@@ -271,6 +271,18 @@ def _elapsed(seconds: float) -> str:
     return f"{h} h {m:02d} min"
 
 
+def _time_texts(elapsed_s: float, cells) -> tuple[str, str]:
+    """(short, long) time of a result. A rerun that reuses saved cells takes next to nothing, so the
+    compute time the cells took when they were made is what the reader wants; both are stated."""
+    elapsed, reused = float(elapsed_s), int(cells.get("reused", 0))
+    if not reused:
+        return _elapsed(elapsed), f"{_elapsed(elapsed)} (measured in this run)"
+    made = float(cells.get("seconds", 0.0))
+    return (f"{_elapsed(max(made, elapsed))} (reused)",
+            f"{_elapsed(elapsed)} in this run, which reused {reused} saved cells; the cells took "
+            f"{_elapsed(made)} of compute when they were made")
+
+
 def _cells_text(cells) -> str:
     run, reused, recomputed = (int(cells.get(k, 0)) for k in ("run", "reused", "recomputed"))
     if run + reused == 0:
@@ -377,7 +389,8 @@ def _claim_view(claim, result, figure, links: _Links, math: MathSVG, problems: l
         "params": [(k, format_metric(v)) for k, v in result.params.items()],
         "criteria_values": [(k, format_metric(v), k in result.exploratory) for k, v in result.criteria_values.items()],
         "backend": result.backend, "backend_requested": result.backend_requested,
-        "cells": _cells_text(result.cells), "elapsed": _elapsed(float(result.elapsed_s)),
+        "cells": _cells_text(result.cells), "elapsed": _time_texts(result.elapsed_s, result.cells)[0],
+        "elapsed_long": _time_texts(result.elapsed_s, result.cells)[1],
         "versions": list(versions.items()), "code": list(code.items()),
         "docs": f"{links.docs}/papers/{claim.paper}.html#{docs_anchor(claim.id)}" if links.docs else None,
         "notebooks": links.notebooks,
