@@ -42,3 +42,5 @@ nb_execution_mode = "cache"
 nb_execution_timeout = 900
 nb_execution_raise_on_error = True
 nb_merge_streams = True
+# the notebooks' sliders need a live kernel: no widget scripts (they would load from a CDN)
+nb_ipywidgets_js = {}

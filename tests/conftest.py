@@ -23,6 +23,7 @@ settings.load_profile(os.environ.get("THEORYCHECK_HYPOTHESIS_PROFILE", "determin
 def _one_blas_thread():
     """Tests call the maths directly, outside the sweeps that set BLAS threads; their matrices are
     small, where threads only add overhead (a Theorem 2 test took 36 s with two threads, 2.7 s with one)."""
+    import scipy.linalg  # noqa: F401  scipy's own BLAS copy must be loaded to be limited too
     from threadpoolctl import threadpool_limits
     with threadpool_limits(limits=1, user_api="blas"):
         yield
