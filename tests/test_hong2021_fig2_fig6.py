@@ -211,7 +211,7 @@ def test_fig6_inconclusive_on_a_flat_noisy_curve_and_when_n_s_is_too_small():
 
 
 def test_judge_cells_passes_by_intersection_and_fails_at_the_bonferroni_level():
-    from theorycheck.hong2021.claims.figs2_6 import judge_cells
+    from theorycheck.hong2021.claims._relu_common import judge_cells
     from theorycheck.stats import t_interval
     below = np.array([-1.0, -1.1, -0.9, -1.05])
     assert judge_cells("e", {1: below, 2: below - 1}, 0.0, "below", 0.95)[0] == "PASS"
@@ -284,7 +284,7 @@ def test_sigma_that_overflows_is_refused_naming_sigma_without_warnings(capsys, t
 
 
 def test_training_that_fails_to_fit_ends_with_an_input_error_naming_the_changed_parameter():
-    from theorycheck.hong2021.claims.figs2_6 import _check_training
+    from theorycheck.hong2021.claims._relu_common import _check_training
     params = {**resolve(get_claim("hong2021.fig2"), "smoke").params, "sigma": 50.0}
     good = {(0, 40, 0.0): {"final_fit": 1e-6}}
     _check_training(good, params, "hong2021.fig2")

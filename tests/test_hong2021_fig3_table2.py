@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 from theorycheck import cli, draw_figure, get_claim, run_claim
 from theorycheck.errors import InputError
 from theorycheck.hong2021 import datasets as data
-from theorycheck.hong2021.claims.regime import PAPER_TABLE2
+from theorycheck.hong2021.claims.table2 import PAPER_TABLE2
 from theorycheck.hong2021.experiments import regime as H
 from theorycheck.registry import VERDICTS
 from theorycheck.runner import resolve

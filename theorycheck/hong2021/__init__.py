@@ -14,7 +14,7 @@ mlp, datasets
 experiments/
     Sweep cells of the claims (module-level functions).
 claims/
-    The claim declarations: measurement, verdict, figure.
+    The claim declarations, one module per claim: measurement, verdict, figure.
 """
 
 from ..registry import Paper
@@ -32,7 +32,8 @@ PAPER = Paper(
   year      = {2021},
   note      = {arXiv:2103.07600}
 }""",
-    claim_modules=("theorycheck.hong2021.claims.theorems12", "theorycheck.hong2021.claims.theorem3",
-                   "theorycheck.hong2021.claims.figs2_6", "theorycheck.hong2021.claims.regime",
-                   "theorycheck.hong2021.relu.bench"),
+    claim_modules=("theorycheck.hong2021.claims.thm1", "theorycheck.hong2021.claims.thm2",
+                   "theorycheck.hong2021.claims.thm3", "theorycheck.hong2021.claims.fig2",
+                   "theorycheck.hong2021.claims.fig6", "theorycheck.hong2021.claims.fig3",
+                   "theorycheck.hong2021.claims.table2", "theorycheck.hong2021.relu.bench"),
 )
