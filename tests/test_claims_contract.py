@@ -24,6 +24,9 @@ def test_claim_declares_statement_assumptions_method_scales_criteria_and_figure(
     assert claim.assumptions and all(a.strip() for a in claim.assumptions)
     assert claim.figure is not None, "every claim has a figure drawn from its saved result"
     assert claim.key_metrics, "the CLI table needs the claim's key numbers"
+    for key in claim.key_metrics:  # the CLI, report and docs show them by label, with meaning and unit
+        info = claim.metrics.get(key)
+        assert info is not None and info.meaning.strip() and info.label.strip(), f"key number {key!r} undeclared"
     for scale in SCALES:
         resolved = resolve(claim, scale)  # every scale's parameters pass the claim's own validation
         assert resolved.exploratory == ()

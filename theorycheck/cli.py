@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from .errors import InputError
+from .tex_plain import tex_to_plain
 
 __all__ = ["main"]
 
@@ -252,9 +253,9 @@ def _check(args, ids):
 
 
 def _label(claim, key) -> str:
-    """A metric's short name for readers (its declared label, math written plainly), else its key."""
+    """A metric's short name for readers (its declared label, math in plain Unicode), else its key."""
     info = claim.metrics.get(key)
-    return (info.label if info is not None and info.label else key).replace("$", "")
+    return tex_to_plain(info.label) if info is not None and info.label else key
 
 
 def _unit(claim, key) -> str:
@@ -295,7 +296,7 @@ def _dispatch(args) -> int:
     if args.command == "list":
         from .registry import list_claims
         for c in list_claims(args.paper):  # an unknown --paper is an InputError (exit 2)
-            print(f"{c.id:28s} {c.title}")
+            print(f"{c.id:28s} {tex_to_plain(c.title)}")
         return 0
     if args.command == "check":
         failed, unsure = _check(args, args.ids)

@@ -174,7 +174,7 @@ _FIG2_METRICS = {
                            "student-teacher student against the early-stopped base student", "1", "ES / base"),
     "zero_loss_over_base": Metric(r"$E_{zero\ loss} / E_{base}$ per $N_s$ (mean over repetitions)", "1",
                                   "zero loss / base"),
-    "reps": Metric("repetitions (teacher, initialisation and samples drawn afresh)", "1"),
+    "reps": Metric("repetitions (teacher, initialisation and samples drawn afresh)", "1", "repetitions"),
     "N_s": Metric("the $N_s$ grid (noisy training samples)", "samples"),
     "early_stopped_rel": Metric(r"early-stopped error of the best-$\lambda$ student, per repetition and $N_s$",
                                 "× E f_t²"),

@@ -171,7 +171,7 @@ def _fig3_figure(result, fig):
 
 register(Claim(
     id="hong2021.fig3",
-    title="Fig. 3: the (N_t, N_s) operating regime where student-teacher learning beats the base loss",
+    title="Fig. 3: the $(N_t, N_s)$ operating regime where student-teacher learning beats the base loss",
     statement=(
         "Hong et al. 2021, Sec. 4.2 (Message II, Fig. 3): with $\\sigma_\\epsilon = 0.5$ and $\\delta = 0.02$, "
         "mark $(N_t, N_s)$ green when $E_{st}(N_t, N_s) \\leq (1 - \\delta) E_{base}(N_s)$, Eq. (6). "

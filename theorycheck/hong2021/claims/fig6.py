@@ -142,10 +142,10 @@ _FIG6_METRICS = {
     "spearman_final": Metric("Spearman rank correlation of $g$ and the end-of-training test error, per $N_s$ "
                              "(mean over repetitions; reported, not judged)", "1"),
     "error_g_min": Metric(r"early-stopped error of the smallest-$g$ student per $N_s$ (mean over repetitions)",
-                          "× E f_t²"),
+                          "× E f_t²", "E at smallest g"),
     "g_min_lowest_fraction": Metric("fraction of repetitions in which the smallest $g$ has the lowest "
                                     "early-stopped error, per $N_s$", "1"),
-    "reps": Metric("repetitions (teacher, initialisation and samples drawn afresh)", "1"),
+    "reps": Metric("repetitions (teacher, initialisation and samples drawn afresh)", "1", "repetitions"),
     "N_s": Metric("the $N_s$ grid (noisy training samples)", "samples"),
     "g": Metric("the grid of group sizes $g$ (neurons per group)", "neurons"),
     "early_stopped_rel": Metric("early-stopped test error per repetition, $N_s$ and $g$", "× E f_t²"),
@@ -161,7 +161,7 @@ _FIG6_METRICS = {
 
 register(Claim(
     id="hong2021.fig6",
-    title="Fig. 6: the student's test error grows with the pooling group size g (ReLU)",
+    title="Fig. 6: the student's test error grows with the pooling group size $g$ (ReLU)",
     statement=(r"Hong et al. 2021, Sec. 5.3 and Fig. 6 (Message III): with a wide two-layer ReLU teacher whose "
                r"pooled output $\widetilde W_2 P\,\mathrm{relu}(\widetilde W_1 x)$ is the same function for every "
                r"group size $g$, students trained with the simplified loss Eq. (7) (pooled feature differences, "

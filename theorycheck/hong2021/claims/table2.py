@@ -138,7 +138,7 @@ def _table2_figure(result, fig):
 
 register(Claim(
     id="hong2021.table2",
-    title="Table 2: the teacher must know more (larger N_t) as the student's noise grows",
+    title="Table 2: the teacher must know more (larger $N_t$) as the student's noise grows",
     statement=(
         "Hong et al. 2021, Sec. 4.3 (Table 2): at fixed $N_s = 320$ and $\\delta = 0.04$, the minimum $N_t$ for "
         "which $E_{st}(N_t, N_s) \\leq (1 - \\delta) E_{base}(N_s)$ increases with the noise level: 200, 300, 500, "

@@ -318,7 +318,7 @@ _THM1_METRICS = {
 
 register(Claim(
     id="hong2021.thm1",
-    title="Theorem 1: base and student-teacher gradient flows end within Cδ (N_s < d_x)",
+    title="Theorem 1: base and student-teacher gradient flows end within $C\\delta$ ($N_s < d_x$)",
     statement=(
         r"Hong et al. 2021, Theorem 1, Eq. (4): for a 2-layer linear student with $N_s < d_x$, inputs "
         r"$x_i$ and noise $\epsilon_i$ drawn independently from continuous distributions, gradient flow "

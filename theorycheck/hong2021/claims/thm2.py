@@ -299,7 +299,7 @@ for _name in THM2_CONTROLS:
 
 register(Claim(
     id="hong2021.thm2",
-    title="Theorem 2: base and student-teacher minimisers share W* (N_s ≥ d_x)",
+    title="Theorem 2: base and student-teacher minimisers share $W^*$ ($N_s \\geq d_x$)",
     statement=(
         r"Hong et al. 2021, Theorem 2, Eq. (5): if $N_s \ge d_x$, $L = 2$, $\mathrm{span}\{x_i + "
         r"\epsilon_i\} = \mathbb R^{d_x}$, the teacher perfectly interpolates the clean training samples and "

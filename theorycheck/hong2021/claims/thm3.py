@@ -348,7 +348,7 @@ _METRICS = {
 
 register(Claim(
     id="hong2021.thm3",
-    title="Theorem 3: N_s ~ g² log d_x samples suffice for the pooled-feature LASSO student, whatever s",
+    title="Theorem 3: $N_s \\sim g^2 \\log d_x$ samples suffice for the pooled-feature LASSO student, whatever $s$",
     statement=(
         r"Hong et al. 2021, Theorem 3: with a zero-test-error teacher, the simplified student-teacher loss "
         r"Eq. (7) (the pooling $P$ sums groups of $g$ neurons), $W_2 = \widetilde W_2$ frozen, i.i.d. "

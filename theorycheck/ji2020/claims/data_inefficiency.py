@@ -266,7 +266,7 @@ METRICS = {
 
 CLAIM = register(Claim(
     id="ji2020.data_inefficiency",
-    title="Data inefficiency: soft labels learn faster; a higher $\\rho$ and an early-stopped teacher lower it",
+    title="Result 2, data inefficiency: soft labels learn faster; a higher $\\rho$ and an early-stopped teacher lower it",
     statement=(
         "Result 2 (poster, abstract): data inefficiency measures how hard it is for the student to recover "
         "the oracle weight from a given amount of data; pure soft-label distillation converges faster and "

@@ -303,7 +303,8 @@ METRICS = {
     "err_at_rho_star": Metric("mean student error at $\\rho^*$", "fraction of test points"),
     "err_at_rho1": Metric("mean student error at $\\rho=1$", "fraction of test points"),
     "err_at_rho0": Metric("mean student error of the hard-label limit $\\rho\\to0^+$", "fraction of test points"),
-    "seeds_used": Metric("seeds measured (looks of `seeds` seeds until decided or the budget is spent)", "seeds"),
+    "seeds_used": Metric("seeds measured (more are added, a batch at a time, until decided or the budget is spent)",
+                         "seeds", "seeds used"),
     "looks": Metric("number of looks at the data", "1"),
     "draws_without_boundary": Metric("draws skipped because their ground truth took one sign on every point "
                                      "(no decision boundary: not a binary classification problem)", "draws"),
@@ -322,7 +323,7 @@ METRICS = {
 
 CLAIM = register(Claim(
     id="ji2020.imperfect_teacher",
-    title="Imperfect teacher: $\\rho = 1$ is not optimal, a little portion of hard labels is needed",
+    title="Result 3, imperfect teacher: $\\rho = 1$ is not optimal, a little portion of hard labels is needed",
     statement=(
         "Result 3 (poster): in practical distillation the teacher is not perfect; $\\rho = 1$ is not optimal, "
         "and a little portion of hard labels is needed. Globally, adding hard labels reduces the angle "

@@ -199,7 +199,8 @@ METRICS = {
                          "$\\Theta(X,X)$", "1", "Gram exponent"),
     "gram_err_at_largest": Metric("relative Frobenius error of $\\hat\\Theta$ at the largest width", "1"),
     "gram_err_sqrt_m": Metric("that error times $\\sqrt m$, per width", "1"),
-    "gram_err_over_mc_max": Metric("largest ratio of the Gram error to its predicted Monte Carlo RMS", "1"),
+    "gram_err_over_mc_max": Metric("largest ratio of the Gram error to its predicted Monte Carlo RMS", "1",
+                                   "Gram error / MC RMS"),
     "rmse_monotone": Metric("the seed-mean gap falls at every width step (reported)", "1"),
     "sign_disagreement_at_largest": Metric("share of test points where network and NTK outputs differ in sign, "
                                            "largest width", "fraction of test points"),

@@ -165,7 +165,7 @@ def figure(result, fig):
 
 METRICS = {
     "violations": Metric("misclassified test points ($z_t z_s < 0$) outside the bound's region, all seeds, "
-                         "$\\rho$ and $n$", "test points"),
+                         "$\\rho$ and $n$", "test points", "bound violations"),
     "max_R_minus_B": Metric("largest $R_n - p(\\pi/2 - \\bar\\alpha_n)$ over seeds, $\\rho$ and $n$",
                             "fraction of test points"),
     "R_over_B_rho1": Metric("tightness of the bound: $R_n / p(\\pi/2-\\bar\\alpha_n)$ for $\\rho=1$, per $n$ "
@@ -189,7 +189,7 @@ METRICS = {
 
 CLAIM = register(Claim(
     id="ji2020.risk_bound",
-    title="Transfer risk bound $\\mathcal R_n \\le p(\\pi/2 - \\bar\\alpha_n)$",
+    title="Result 1, transfer risk bound $\\mathcal R_n \\le p(\\pi/2 - \\bar\\alpha_n)$",
     statement=(
         "Theorem (Risk Bound), poster Result 1: for a perfect teacher represented by an oracle weight change "
         "$\\Delta_{w_*}$ in the student's feature space, the transfer risk "

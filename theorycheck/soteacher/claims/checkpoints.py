@@ -152,7 +152,7 @@ def figure(result, fig):
 
 CLAIM = register(Claim(
     id="soteacher.checkpoints",
-    title="Figure 1 analogue: along standard training, the best teacher is not the best teacher for the student",
+    title="Fig. 1 analogue: along standard training, the best teacher is not the best teacher for the student",
     statement=(
         "Figure 1: students distilled from checkpoints taken along standard teacher training show that the "
         "best-performing teacher does not necessarily yield the best-performing student (abstract): the "

@@ -138,8 +138,8 @@ def figure(result, fig):
 
 CLAIM = register(Claim(
     id="soteacher.consistency",
-    title=("Augmentation + consistency regularisation lower the teacher's error to p* further "
-           "(Thm 3.9; Fig. 2c schedules)"),
+    title=("Augmentation + consistency regularisation lower the teacher's error to $p^*$ further "
+           "(Theorem 3.9; Fig. 2c schedules)"),
     statement=(
         "Theorem 3.9 (robustness half): with a feature extractor robust to feature transformations "
         "(Def. 3.8), the ERM minimiser approximates :math:`p^*` on the training inputs; SoTeacher enforces "

@@ -172,7 +172,7 @@ def figure(result, fig):
 
 CLAIM = register(Claim(
     id="soteacher.lipschitz",
-    title=("Lipschitz control: the teacher's training-input error to p* falls with its Lipschitz constant, "
+    title=("Lipschitz control: the teacher's training-input error to $p^*$ falls with its Lipschitz constant, "
            "until it under-fits"),
     statement=(
         "Theorem 3.9 (Lipschitz half): if the feature extractor is Lipschitz continuous (Def. 3.7), the ERM "
