@@ -246,7 +246,7 @@ def _check(args, ids):
             unsure.append(c.id)
         for name, crit in res.criteria.items():
             if args.verbose or crit.status != "PASS":
-                print(f"    {crit.status.lower()}: {name.replace('_', ' ')}: {crit.detail}")
+                print(f"    {crit.status.lower()}: {name.replace('_', ' ')}: {tex_to_plain(crit.detail)}")
     if not args.quiet:
         print(f"results in {out}/")
     return failed, unsure

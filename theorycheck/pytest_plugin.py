@@ -51,6 +51,7 @@ class ClaimItem(pytest.Item):
 
     def runtest(self):
         from theorycheck.runner import run_claim
+        from theorycheck.tex_plain import tex_to_plain
 
         config = self.config
         scale = config.getoption("theorycheck")
@@ -59,11 +60,13 @@ class ClaimItem(pytest.Item):
         self.user_properties.append(("verdict", result.verdict))
         if result.verdict == "FAIL":
             lines = [f"{self.claim_id} FAILS at the {scale} scale (seed {result.seed}):"]
-            lines += [f"  {name}: {detail}" for name, detail in result.failed_criteria().items()]
+            lines += [f"  {name.replace('_', ' ')}: {tex_to_plain(detail)}"
+                      for name, detail in result.failed_criteria().items()]
             lines.append(f"  (result saved in {Path(out) / (self.claim_id + '.json')})")
             raise ClaimFailed("\n".join(lines))
         if result.verdict == "INCONCLUSIVE":
-            undecided = "; ".join(f"{k}: {v}" for k, v in result.inconclusive_criteria().items())
+            undecided = "; ".join(f"{k.replace('_', ' ')}: {tex_to_plain(v)}"
+                                  for k, v in result.inconclusive_criteria().items())
             pytest.skip(f"{self.claim_id} is INCONCLUSIVE at the {scale} scale: {undecided}")
 
     def repr_failure(self, excinfo, style=None):
