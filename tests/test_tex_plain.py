@@ -13,6 +13,8 @@ from theorycheck.tex_plain import tex_to_plain
     (r"$\|W_2^{b}\|_2$ and $C\delta$ ($N_s \geq d_x$)", "‖W_2^b‖_2 and Cδ (N_s ≥ d_x)"),
     (r"$E_{ES} / E_{zero\ loss}$", "E_ES / E_zero loss"),
     ("no math: 5 $ and text", "no math: 5 $ and text"),
+    (r"$\widetilde\Omega(g^2 \log d_x)$, $\mathrm{span}\{x_i\}$", "Ω(g² log d_x), span{x_i}"),
+    (r"$\delta^{0.5}$, $W^\star$, $(\cdots)^{-1}$, $10^{-3}$", "δ^0.5, W*, (⋯)⁻¹, 10⁻³"),
 ])
 def test_formulas_become_plain_unicode_and_text_is_left_alone(tex, plain):
     assert tex_to_plain(tex) == plain

@@ -260,7 +260,7 @@ def _label(claim, key) -> str:
 
 def _unit(claim, key) -> str:
     info = claim.metrics.get(key)
-    return "" if info is None or info.unit in ("", "1") else f" {info.unit}"
+    return "" if info is None or info.unit in ("", "1") else f" {tex_to_plain(info.unit)}"
 
 
 def _figures(args) -> int:
