@@ -137,7 +137,7 @@ def test_fig2_judges_only_the_n_s_where_the_student_learns():
     base = np.array([[1.3, 0.6]] * 6)
     v = _fig2_verdict(_fig2_metrics(es, zl, base))
     assert v.status == "PASS", v.criteria
-    assert "too small: [40]" in v.criteria["regime"].text and "N_s=40" not in v.criteria["beats_zero_loss"].text
+    assert "too small: [40]" in v.criteria["regime"].text and "$N_s = 40$" not in v.criteria["beats_zero_loss"].text
     # nothing learnable anywhere: every criterion INCONCLUSIVE, never FAIL
     v = _fig2_verdict(_fig2_metrics(_jitter(1.3), 1.5, 1.4))
     assert v.status == "INCONCLUSIVE" and _statuses(v)["regime"] == "INCONCLUSIVE"
@@ -155,7 +155,7 @@ def test_fig2_zero_loss_not_reached_is_inconclusive_and_one_repetition_decides_n
     assert _statuses(v)["reached_zero_loss"] == "INCONCLUSIVE" and v.status == "INCONCLUSIVE"
     assert "raise steps" in v.criteria["reached_zero_loss"].text
     v = _fig2_verdict(_fig2_metrics(_jitter(0.5, reps=1), 0.7, 0.6))
-    assert set(_statuses(v).values()) == {"INCONCLUSIVE"} and "reps >= 2" in v.criteria["beats_base"].text
+    assert set(_statuses(v).values()) == {"INCONCLUSIVE"} and "reps $\\geq 2$" in v.criteria["beats_base"].text
 
 
 def test_fig2_a_stricter_margin_is_an_exploratory_criterion():

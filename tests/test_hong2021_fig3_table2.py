@@ -63,7 +63,7 @@ def test_fig3_verdict_passes_on_the_papers_pattern():
                   "rggr",
                   "rggg"])
     assert v.status == "PASS", v.criteria
-    assert "not judged: the same rule at the paper's lambda = 0.001" in v.criteria["boundary_rises_with_N_s"].text
+    assert "not judged: the same rule at the paper's $\\lambda = 0.001$" in v.criteria["boundary_rises_with_N_s"].text
     assert all(c.paper for c in v.criteria.values())  # every criterion says what the paper says
 
 

@@ -121,7 +121,8 @@ def test_thm3_verdict_on_synthetic_learning_curves(smoke_result, change, criteri
 
 def test_thm3_reports_which_rate_in_g_the_data_support(smoke_result):
     claim = get_claim(CLAIM)
-    for b_g, words in ((1.0, "support N* ~ g log d_x over g^2"), (2.0, "support N* ~ g^2 log d_x over g log")):
+    for b_g, words in ((1.0, r"support $N^* \sim g \log d_x$ over $g^2"),
+                       (2.0, r"support $N^* \sim g^2 \log d_x$ over $g \log")):
         m, p = _synthetic_metrics(smoke_result, b_g=b_g, noise=0.02)
         text = claim.verdict(m, p, smoke_result.criteria_values).criteria["threshold_within_g2_logd"].text
         assert words in text, text

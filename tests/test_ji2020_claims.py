@@ -101,7 +101,7 @@ def test_risk_bound_reports_its_tightness(smoke):
     m = res.metrics
     assert len(m["R_over_B_rho1"]) == len(res.params["n_grid"])
     assert all(v is None or 0.0 <= v <= 1.0 for v in m["R_over_B_rho1"])  # R_n <= B_n
-    assert "R_n / B_n" in res.criteria["bound_holds"].detail
+    assert r"$\mathcal R_n/B_n$" in res.criteria["bound_holds"].detail
     assert "by construction" in get_claim("ji2020.risk_bound").method
     # for rho < 1 the bound is vacuous: reported, not judged
     assert 0.0 <= m["vacuous_frac_rho_lt1"] <= 1.0 and "vacuous" not in " ".join(res.criteria)

@@ -166,6 +166,25 @@ def test_every_registered_claim_text_typesets():
     assert not problems, f"formulas mathtext cannot typeset: {sorted(set(problems))}"
 
 
+def test_every_claims_criteria_texts_typeset_and_read_plainly_in_the_terminal(tmp_path_factory):
+    """The criteria texts are written when a verdict is decided: decide each claim's verdict again from
+    its smoke result and typeset every "measured" and "the paper says" text (the report's math), and
+    check the terminal's plain version keeps no TeX."""
+    from _smoke import all_smoke_results
+    from theorycheck.registry import get_claim
+    from theorycheck.tex_plain import tex_to_plain
+    _, results = all_smoke_results(tmp_path_factory)
+    math, problems, leftovers = MathSVG(), [], []
+    for cid, result in results.items():
+        verdict = get_claim(cid).verdict(dict(result.metrics), dict(result.params), dict(result.criteria_values))
+        for name, outcome in verdict.criteria.items():
+            for text in (outcome.text, outcome.paper or ""):
+                render_tex(text, math, problems)
+                if "\\" in tex_to_plain(text) or "$" in tex_to_plain(text):
+                    leftovers.append(f"{cid} {name}: {tex_to_plain(text)}")
+    assert not problems, f"formulas mathtext cannot typeset: {sorted(set(problems))}"
+    assert not leftovers, "\n".join(leftovers)
+
 def test_report_of_real_claims(tmp_path_factory, tmp_path):
     from _smoke import smoke_out
     for cid in ("hong2021.thm2", "ji2020.effective_logit"):

@@ -228,21 +228,21 @@ def _measure_grid(params, ctx, N_t_grid, columns, criteria) -> dict:
 
 _GRID_METRICS = {
     "E_t_per_seed": Metric("clean test error $E_t$ of the teacher $f_t(N_t)$, per $N_t$ (rows) and seed",
-                           "fraction of test inputs", "E_t per seed"),
+                           "fraction of test inputs", "$E_t$ per seed"),
     "E_base_per_seed": Metric("noisy-input test error $E_{base}(N_s)$ of the base student, Eq. (1), per "
-                              "column and seed", "fraction of test inputs", "E_base per seed"),
+                              "column and seed", "fraction of test inputs", "$E_{base}$ per seed"),
     "E_st_paper_per_seed": Metric("noisy-input test error $E_{st}(N_t, N_s)$ of the student trained with "
                                   "Eq. (2) at the paper's $\\lambda = 0.001$, per $N_t$, column and seed",
-                                  "fraction of test inputs", "E_st (paper lambda) per seed"),
+                                  "fraction of test inputs", r"$E_{st}$ (the paper's $\lambda$) per seed"),
     "E_st_tuned_per_seed": Metric("noisy-input test error $E_{st}(N_t, N_s)$ of the Eq. (2) student whose "
                                   "$\\lambda$ had the lowest validation error, per $N_t$, column and seed",
-                                  "fraction of test inputs", "E_st (tuned lambda) per seed"),
+                                  "fraction of test inputs", r"$E_{st}$ (tuned $\lambda$) per seed"),
     "lam_tuned_per_seed": Metric("the $\\lambda$ chosen on validation data, per $N_t$, column and seed",
-                                 "1", "tuned lambda"),
+                                 "1", r"tuned $\lambda$"),
     "E_t": Metric("clean test error $E_t$ of the teacher, mean over seeds, per $N_t$",
-                  "fraction of test inputs", "E_t"),
+                  "fraction of test inputs", "$E_t$"),
     "E_base": Metric("noisy-input test error $E_{base}$ of the base student, mean over seeds, per column",
-                     "fraction of test inputs", "E_base"),
+                     "fraction of test inputs", "$E_{base}$"),
     "chance_error": Metric("error of a guess on the balanced test set, $1 - 1/K$", "fraction of test inputs",
                            "chance"),
     "feature_ratio_at_init": Metric("$\\lambda$ times the feature term over the cross-entropy term of Eq. (2) at "
@@ -252,15 +252,15 @@ _GRID_METRICS = {
                                        "regenerated inside a student's cell (0: exact)",
                                        "fraction of test inputs", "regeneration gap"),
     "noise_std": Metric("standard deviation of the input noise $\\epsilon$ on the data's input scale, per "
-                        "column", "input units", "noise std"),
+                        "column", "input units", r"std of $\epsilon$"),
 }
 
 
 def _where(settings: str, params) -> str:
     if settings == "tuned":
-        return (f"at the tuned lambda (per cell and seed, the one of {list(params['lams'])} with the lowest "
+        return (rf"at the tuned $\lambda$ (per cell and seed, the one of {list(params['lams'])} with the lowest "
                 f"validation error)")
-    return f"at the paper's lambda = {params['lam_paper']:g}"
+    return rf"at the paper's $\lambda = {params['lam_paper']:g}$"
 
 
 def _grid(metrics, params, criteria, settings: str) -> dict:
@@ -290,8 +290,9 @@ def _benefit(grid, params, settings, substitute) -> tuple[str, str]:
         status = "INCONCLUSIVE"
     best = min((grid["high"][i][j], i, j) for i in range(len(grid["high"])) for j in range(len(grid["high"][0])))
     return status, (f"{_where(settings, params)} on the {substitute}: cells {_counts(grid['status'])} "
-                    f"(t intervals at {100 * grid['level']:.4g}% per cell over {_seed_range(grid)} seeds); the most "
-                    f"helpful cell has E_st - (1 - delta) E_base {grid['effect'][best[1]][best[2]]:+.4f} "
+                    f"($t$ intervals at {100 * grid['level']:.4g}% per cell over {_seed_range(grid)} seeds); the "
+                    rf"most helpful cell has $E_{{st}} - (1-\delta)E_{{base}}$ = "
+                    f"{grid['effect'][best[1]][best[2]]:+.4f} "
                     f"[{grid['low'][best[1]][best[2]]:+.4f}, {grid['high'][best[1]][best[2]]:+.4f}]: {status}")
 
 
@@ -308,7 +309,7 @@ def _shape(grid, N_t_grid, columns, labels, skip_leading, settings, params, subs
            "FAIL": "it decreases under every colouring of the unresolved cells",
            "INCONCLUSIVE": ("the grid shows the boundary in fewer than two columns"
                             if outcomes == {"untestable"} else
-                            "it stays on one grid value, so any rise lies between the grid's N_t values"
+                            "it stays on one grid value, so any rise lies between the grid's $N_t$ values"
                             if outcomes == {"flat"} else
                             "the unresolved cells decide whether it rises")}[status]
     return status, f"{_where(settings, params)} on the {substitute}: {what} {parts}; {why}: {status}"
@@ -328,21 +329,22 @@ _SCALE_NOTE_COMMON = (
     "labelled by a random 32-64-10 ReLU network), chosen because on it the student spans the regimes the "
     "paper speaks about: with one image per class its error is within 10% of chance ('cannot extract any "
     "meaningful pattern'), with hundreds it learns; a test set of 1000 inputs per class. On scikit-learn's "
-    "8x8 digits even one noisy image per class brings the error to about half of chance, so question (1a) "
-    "cannot be posed there. The feature term of Eq. (2) is on every hidden layer (the paper: the output of "
-    "each ResNet stage), a mean over samples and a sum over neurons. The paper's $\\lambda = 0.001$ multiplies "
-    "a sum over the 122,880 neurons of ResNet-18's stage outputs; our MLP has 128 hidden neurons, so at "
-    "$\\lambda = 0.001$ the feature term is a much smaller share of the loss than in the paper. Each "
-    "Eq. (2) cell therefore trains one student per $\\lambda$ in a grid of decades from the paper's value "
-    "(0.001, 0.01, 0.1, 1; keeping $\\lambda$ times the number of neurons fixed would give about 1): the "
-    "verdict uses the student whose $\\lambda$ has the lowest validation error (noisy validation inputs, "
-    "chosen per cell and seed, never on test data), and every criterion also reports the paper's "
-    "$\\lambda = 0.001$. Noise: $\\sigma$ is in units of the training pool's input standard deviation (1 on "
-    "the synthetic task; noise_unit='pixel' for the raw input scale); the paper does not say on which scale "
-    "it adds noise. Subsets: each seed draws its own nested subsets (subset_per_seed=True); the paper used "
-    "one subset per N for all seeds (subset_per_seed=False). dataset='digits' or 'cifar10' with "
-    "data_dir=<folder of the python batches> run the same check; their N grids and n_test must then be set "
-    "with --param.")
+    "$8 \\times 8$ digits even one noisy image per class brings the error to about half of chance, so "
+    "question (1a) cannot be posed there. The feature term of Eq. (2) is on every hidden layer (the paper: "
+    "the output of each ResNet stage), a mean over samples and a sum over neurons. The paper's "
+    "$\\lambda = 0.001$ multiplies a sum over the 122,880 neurons of ResNet-18's stage outputs; our MLP has "
+    "128 hidden neurons, so at $\\lambda = 0.001$ the feature term is a much smaller share of the loss than "
+    "in the paper. Each Eq. (2) cell therefore trains one student per $\\lambda$ in a grid of decades from "
+    "the paper's value (0.001, 0.01, 0.1, 1; keeping $\\lambda$ times the number of neurons fixed would give "
+    "about 1): the verdict uses the student whose $\\lambda$ has the lowest validation error (noisy "
+    "validation inputs, chosen per cell and seed, never on test data), and every criterion also reports the "
+    "paper's $\\lambda = 0.001$. Noise: $\\sigma_\\epsilon$ is in units of the training pool's input "
+    "standard deviation (1 on the synthetic task; ``noise_unit='pixel'`` for the raw input scale); the paper "
+    "does not say on which scale it adds noise. Subsets: each seed draws its own nested subsets "
+    "(``subset_per_seed=True``); the paper used one subset per $N$ for all seeds "
+    "(``subset_per_seed=False``). ``dataset='digits'`` or ``'cifar10'`` with ``data_dir=`` a folder of the "
+    "CIFAR-10 python batches run the same check; their $N$ grids and ``n_test`` must then be set with "
+    "``--param``.")
 
 
 def _common_scale(**over):

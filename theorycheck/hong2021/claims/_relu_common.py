@@ -186,8 +186,8 @@ def judge_cells(effect: str, values: dict, threshold: float, side: str, level: f
     (status, sentence)
     """
     if not values:
-        return "INCONCLUSIVE", (f"{effect}: no N_s is judged (none is resolved as one where the student learns; "
-                                "see the regime criterion)")
+        return "INCONCLUSIVE", (f"{effect}: no $N_s$ is judged (none is resolved as one where the student "
+                                "learns; see the regime criterion)")
     k = len(values)
     wide = level_per_look(level, k)
     parts, passes, fails, need = [], [], [], []
@@ -198,25 +198,25 @@ def judge_cells(effect: str, values: dict, threshold: float, side: str, level: f
         bad = ivw.low > threshold if side == "below" else ivw.high < threshold
         passes.append(ok)
         fails.append(bad)
-        parts.append(f"N_s={N}: {_fmt_iv(iv)}")
+        parts.append(f"$N_s = {N}$: {_fmt_iv(iv)}")
         if not ok and not bad:
             n = seeds_needed(v, threshold, level)
-            need.append(f"N_s={N}: {n if n else 'no number of'}")
+            need.append(f"$N_s = {N}$: {n if n else 'no number of'}")
     status = "PASS" if all(passes) else "FAIL" if any(fails) else "INCONCLUSIVE"
     n_reps = len(next(iter(values.values())))
-    text = (f"{effect}, mean [{100 * level:g}% t interval] over {n_reps} repetitions: " + "; ".join(parts)
+    text = (f"{effect}, mean [{100 * level:g}% $t$ interval] over {n_reps} repetitions: " + "; ".join(parts)
             + f"; the claim needs every interval {side} {threshold:g}: {status}")
     if status == "FAIL":
         bad_N = [N for N, b in zip(values, fails) if b]
-        text += (f" (N_s={bad_N}: wholly on the other side even at the {100 * wide:.3g}% level, "
-                 f"the error split over {k} N_s)")
+        text += (f" ($N_s$ = {bad_N}: wholly on the other side even at the {100 * wide:.3g}% level, "
+                 f"the error rate split over the {k} values of $N_s$)")
     elif status == "INCONCLUSIVE" and need:
         text += " (repetitions an interval would need at this spread: " + ", ".join(need) + ")"
     return status, text
 
 
 def _one_rep(names, reps: int) -> Verdict:
-    text = f"{reps} repetition gives no interval; run with reps >= 2"
+    text = rf"{reps} repetition gives no interval; run with reps $\geq 2$"
     return Verdict.from_criteria(**{n: ("INCONCLUSIVE", text, p) for n, p in names.items()})
 
 

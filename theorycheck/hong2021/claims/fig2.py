@@ -55,7 +55,7 @@ def _fig2_measure(params, ctx):
 
 
 _FIG2_PAPER = {
-    "regime": "Sec. 4.2: 'when N_s is too small, it simply is impossible for the student to extract any "
+    "regime": "Sec. 4.2: 'when $N_s$ is too small, it simply is impossible for the student to extract any "
               "meaningful pattern from its training data'",
     "beats_zero_loss": "Sec. 3.2: 'the early-stopped students trained with (2) can outperform ... the "
                        "zero-training-loss student'",
@@ -82,27 +82,28 @@ def _fig2_verdict(metrics, params, criteria) -> Verdict:
     small = [N_s[i] for i in range(len(N_s)) if learns[i] == "out"]
     large = [N_s[i] for i in range(len(N_s)) if room[i] == "out"]
     unresolved = [N_s[i] for i in range(len(N_s)) if i not in judged and N_s[i] not in small + large]
-    regime_text = (f"N_s where the early-stopped student-teacher student's error is below (1 - {delta:g}) E f_t^2 "
-                   f"({100 * level:g}% t interval over {R} repetitions) and the base student is not within "
-                   f"the margin of the Bayes error: {[N_s[i] for i in judged]} (judged); too small: {small}; "
-                   f"too large: {large}; unresolved: {unresolved}")
+    regime_text = (rf"$N_s$ where the early-stopped student-teacher student's error is below "
+                   rf"$(1 - {delta:g})\,\mathbb E f_t^2$ ({100 * level:g}% $t$ interval over {R} repetitions) and "
+                   f"the base student is not within the margin of the Bayes error: {[N_s[i] for i in judged]} "
+                   f"(judged); too small: {small}; too large: {large}; unresolved: {unresolved}")
     cells = lambda v: {N_s[i]: v[:, i] for i in judged}  # noqa: E731
     zero_ok = bool(judged) and bool(np.all(fit[:, judged] <= fit_max))
     worst_fit = float(fit[:, judged].max()) if judged else float(fit.max())
     return Verdict.from_criteria(
         regime=("PASS" if judged else "INCONCLUSIVE", regime_text, _FIG2_PAPER["regime"]),
-        beats_zero_loss=(*judge_cells(f"(E_ES - (1 - {delta:g}) E_zero-loss) / E f_t^2, same network",
-                                      cells(es - (1 - delta) * zl), 0.0, "below", level),
+        beats_zero_loss=(*judge_cells(rf"$(E_{{ES}} - (1 - {delta:g})\,E_{{zero\ loss}})/\mathbb E f_t^2$, same "
+                                      "network", cells(es - (1 - delta) * zl), 0.0, "below", level),
                          _FIG2_PAPER["beats_zero_loss"]),
-        beats_base=(*judge_cells(f"(E_ES - (1 - {delta:g}) E_base) / E f_t^2", cells(es - (1 - delta) * base),
-                                 0.0, "below", level), _FIG2_PAPER["beats_base"]),
+        beats_base=(*judge_cells(rf"$(E_{{ES}} - (1 - {delta:g})\,E_{{base}})/\mathbb E f_t^2$",
+                                 cells(es - (1 - delta) * base), 0.0, "below", level), _FIG2_PAPER["beats_base"]),
         no_gain_without_early_stopping=(
-            *judge_cells(f"(E_zero-loss - (1 - {delta:g}) E_base) / E f_t^2", cells(zl - (1 - delta) * base),
-                         0.0, "above", level), _FIG2_PAPER["no_gain_without_early_stopping"]),
+            *judge_cells(rf"$(E_{{zero\ loss}} - (1 - {delta:g})\,E_{{base}})/\mathbb E f_t^2$",
+                         cells(zl - (1 - delta) * base), 0.0, "above", level),
+            _FIG2_PAPER["no_gain_without_early_stopping"]),
         reached_zero_loss=("PASS" if zero_ok else "INCONCLUSIVE",
-                           f"largest final training MSE / mean y^2 of the chosen students at the judged N_s: "
-                           f"{worst_fit:.2g} (zero training loss needs <= {fit_max:g}"
-                           + ("" if zero_ok else "; no N_s judged" if not judged else
+                           rf"largest final training MSE / mean $y^2$ of the chosen students at the judged $N_s$: "
+                           rf"{worst_fit:.2g} (zero training loss needs $\le$ {fit_max:g}"
+                           + ("" if zero_ok else "; no $N_s$ judged" if not judged else
                               "; raise steps: the zero-loss student was not at zero loss")
                            + ")", _FIG2_PAPER["reached_zero_loss"]),
     )
@@ -116,7 +117,7 @@ def _fig2_figure(result, fig):
     footnote(fig, f"Analogue of the paper's Fig. 2 at a smaller scale: two-layer ReLU teacher and student with "
                   f"{_paper_scale_words(p)}, $\\sigma_\\epsilon = {p['sigma']:g}$, exact population test errors, "
                   f"mean over {p['reps']} repetitions; the student-teacher student's $\\lambda$ is the best of "
-                  f"$\\lambda d \\in \\{{{', '.join(f'{v:g}' for v in p['lam_d'])}\\}}$ per $N_s$.")
+                  f"$\\lambda d_x \\in \\{{{', '.join(f'{v:g}' for v in p['lam_d'])}\\}}$ per $N_s$.")
     fig.set_size_inches(7.0, 4.2)
     ax1, ax2 = fig.subplots(1, 2)
     kinds = {"st": ("C0", "o", "-", "ST loss (2), early-stopped (best $\\lambda$)"),
@@ -148,7 +149,7 @@ def _fig2_figure(result, fig):
     ax2.set_ylabel("test error (exact)")
     ax2.set_title(f"Fig. 2 analogue: one run at $N_s = {tr['N_s']}$", fontsize=9)
     lines = [Line2D([], [], color="C0", lw=1.3), Line2D([], [], color="C2", lw=1.3)]
-    place_legend(ax2, lines, [f"ST loss (2), $\\lambda d = {tr['lam_d']:g}$", "base loss (1)"],
+    place_legend(ax2, lines, [f"ST loss (2), $\\lambda d_x = {tr['lam_d']:g}$", "base loss (1)"],
                  title="markers: as left", title_fontsize=7)
     place_legend(ax1, where="below", ncols=2, fontsize=7)
 
@@ -169,11 +170,12 @@ _FIG2_CRITERIA = {
 _FIG2_METRICS = {
     "es_over_zero_loss": Metric(r"$E_{ES} / E_{zero\ loss}$ per $N_s$ (mean over repetitions): the "
                                 r"early-stopped student-teacher student against the same network at zero "
-                                "training loss", "1", "ES / zero loss"),
+                                "training loss", "1", r"$E_{ES}/E_{zero\ loss}$"),
     "es_over_base": Metric(r"$E_{ES} / E_{base}$ per $N_s$ (mean over repetitions): the early-stopped "
-                           "student-teacher student against the early-stopped base student", "1", "ES / base"),
+                           "student-teacher student against the early-stopped base student", "1",
+                           r"$E_{ES}/E_{base}$"),
     "zero_loss_over_base": Metric(r"$E_{zero\ loss} / E_{base}$ per $N_s$ (mean over repetitions)", "1",
-                                  "zero loss / base"),
+                                  r"$E_{zero\ loss}/E_{base}$"),
     "reps": Metric("repetitions (teacher, initialisation and samples drawn afresh)", "1", "repetitions"),
     "N_s": Metric("the $N_s$ grid (noisy training samples)", "samples"),
     "early_stopped_rel": Metric(r"early-stopped error of the best-$\lambda$ student, per repetition and $N_s$",
@@ -184,7 +186,7 @@ _FIG2_METRICS = {
                        "× E f_t²"),
     "bayes_rel": Metric("Bayes error, per repetition", "× E f_t²"),
     "final_fit": Metric("training MSE at the end of the chosen student, over mean $y^2$", "1"),
-    "lam_d_chosen": Metric(r"the chosen $\lambda d$ per repetition and $N_s$", "1"),
+    "lam_d_chosen": Metric(r"the chosen $\lambda d_x$ per repetition and $N_s$", "1"),
     "best_during_training_fraction": Metric(r"fraction of the student-teacher runs (every $\lambda$) whose best "
                                             "test error came before the end of training", "1"),
     "n_runs": Metric("training runs", "runs"),
@@ -201,8 +203,8 @@ register(Claim(
                r"early-stopped student trained with the base loss Eq. (1); early stopping is necessary for "
                r"a significant improvement over base learning."),
     assumptions=(
-        r"$x \sim N(0, I_d)$, noise $\epsilon \sim N(0, \sigma^2 I_d)$ with $\sigma = 0.5$ on the student's "
-        "input only; square loss.",
+        r"$x \sim N(0, I_{d_x})$, noise $\epsilon \sim N(0, \sigma_\epsilon^2 I_{d_x})$ with "
+        r"$\sigma_\epsilon = 0.5$ on the student's input only; square loss.",
         r"Teacher = ground truth: two-layer ReLU network without biases, linear output, Xavier-normal weights "
         r"(PyTorch: $N(0, 2/(\mathrm{fan_{in}}+\mathrm{fan_{out}}))$); $d_y = 1$.",
         "Students of one repetition: Xavier-normal initialisation from one seed and the same training samples "
@@ -217,16 +219,16 @@ register(Claim(
     ),
     method=(r"In each repetition, for every $N_s$ and every $\lambda$ of the grid (plus $\lambda = 0$, the base "
             r"loss) one student is trained. Per repetition and $N_s$ the $\lambda$ with the lowest early-stopped "
-            "error is chosen (the paper's rule); its early-stopped error is E_ES, its end-of-training error "
-            "E_zero-loss, and the early-stopped base student's error E_base. The effects are paired differences "
-            r"per repetition in units of $\mathbb E f_t^2$: E_ES - (1 - $\delta$) E_zero-loss and E_ES - "
-            r"(1 - $\delta$) E_base must be below 0, E_zero-loss - (1 - $\delta$) E_base above 0 (no "
+            r"error is chosen (the paper's rule); its early-stopped error is $E_{ES}$, its end-of-training error "
+            r"$E_{zero\ loss}$, and the early-stopped base student's error $E_{base}$. The effects are paired "
+            r"differences per repetition in units of $\mathbb E f_t^2$: $E_{ES} - (1-\delta)E_{zero\ loss}$ and "
+            r"$E_{ES} - (1-\delta)E_{base}$ must be below 0, $E_{zero\ loss} - (1-\delta)E_{base}$ above 0 (no "
             r"significant gain without early stopping), with $\delta = 0.02$, the paper's margin. Judged at the "
             r"$N_s$ where the early-stopped student-teacher student extracts a pattern (error below "
-            r"(1 - $\delta$) $\mathbb E f_t^2$), decided by 95% t intervals over repetitions: PASS when every "
-            "judged N_s is on the claim's side, FAIL when one is wholly on the other side at the Bonferroni "
-            "level, INCONCLUSIVE otherwise. The chosen students must reach a training MSE of at most "
-            "0.1% of mean $y^2$. Test errors are exact population errors, not Monte Carlo test sets."),
+            r"$(1-\delta)\,\mathbb E f_t^2$), decided by 95% $t$ intervals over repetitions: PASS when every "
+            r"judged $N_s$ is on the claim's side, FAIL when one is wholly on the other side at the Bonferroni "
+            r"level, INCONCLUSIVE otherwise. The chosen students must reach a training MSE of at most "
+            r"0.1% of mean $y^2$. Test errors are exact population errors, not Monte Carlo test sets."),
     scales={
         "smoke": {**_FIG2_COMMON, "m": 400, "d": 20, "N_s": [40, 80], "lam_d": [1.0, 10.0, 100.0],
                   "steps": 20000, "n_eval": 30, "reps": 12},
@@ -244,18 +246,19 @@ register(Claim(
     key_metrics=("es_over_zero_loss", "es_over_base", "zero_loss_over_base", "reps"),
     metrics=_FIG2_METRICS,
     estimate=_fig2_estimate,
-    scale_note=(r"The paper gives m = 20000, d = 500, $\sigma$ = 0.5 but not the $N_s$ values, the $\lambda$ "
-                "grid, the learning rate, the number of steps, the test-set size, the stopping rule or the "
-                r"number of repetitions. Our grid: $N_s/d$ in {1/4, 1/2, 1, 2, 4} (smoke: {2, 4}) and "
-                r"$\lambda d$ in {1, 3, 10, 30, 100, 300} (the feature term is about 1.5 d per sample at "
-                r"initialisation and the base term O(0.1), so $\lambda d \approx 1$ balances them). "
+    scale_note=(r"The paper gives $m = 20000$, $d_x = 500$, $\sigma_\epsilon = 0.5$ but not the $N_s$ values, the "
+                r"$\lambda$ grid, the learning rate, the number of steps, the test-set size, the stopping rule or "
+                r"the number of repetitions. Our grid: $N_s/d_x \in \{1/4, 1/2, 1, 2, 4\}$ (smoke: $\{2, 4\}$) "
+                r"and $\lambda d_x \in \{1, 3, 10, 30, 100, 300\}$ (the feature term is about $1.5\,d_x$ per "
+                r"sample at initialisation and the base term $O(0.1)$, so $\lambda d_x \approx 1$ balances them). "
                 "Repetitions: 12 at smoke, 4 at default, 3 at paper scale (an INCONCLUSIVE criterion says "
-                "how many would decide it). smoke: m = 400, d = 20 (m/d = 20, the paper's 40); default: m = 1000, d = 50; paper: the paper's sizes, meant for a GPU "
-                "(--backend cupy); on 2 CPU cores a paper-scale step at N_s = 2000 takes about a second, "
+                r"how many would decide it). smoke: $m = 400$, $d_x = 20$ ($m/d_x = 20$; the paper's is 40); "
+                r"default: $m = 1000$, $d_x = 50$; paper: the paper's sizes, meant for a GPU "
+                r"(--backend cupy); on 2 CPU cores a paper-scale step at $N_s = 2000$ takes about a second, "
                 "so the full grid takes days. Finished training runs are saved as they finish and a rerun "
                 "resumes; a running one saves its state every few minutes (2 at paper scale), so an "
                 "interrupted run continues with the same numbers as an uninterrupted one. "
-                "Losses are means (the paper's sums with the step size divided by N). Training in float32, "
+                r"Losses are means (the paper's sums with the step size divided by $N_s$). Training in float32, "
                 "test errors in float64."),
     validate=_fig2_validate,
     backends=("numpy", "cupy"),

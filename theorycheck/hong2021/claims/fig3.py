@@ -76,10 +76,10 @@ def _fig3_1a(grid, regimes, params, criteria, settings, substitute):
         near = max(regimes, key=lambda r: r[1].estimate)[1]
         return "INCONCLUSIVE", (f"{where}: on the {substitute} no column is shown to be in the regime where the "
                                 f"student cannot learn (base error interval at or above {bar:.3f} = "
-                                f"{criteria['chance_fraction']:g} x chance); the nearest has base error "
+                                rf"{criteria['chance_fraction']:g} $\times$ chance); the nearest has base error "
                                 f"{near.estimate:.3f} [{near.low:.3f}, {near.high:.3f}]: INCONCLUSIVE")
     cells = [grid["status"][i][j] for j in cols for i in range(len(grid["status"]))]
-    named = ", ".join(f"N_s={params['N_s_grid'][j]} (E_base {regimes[j][1].estimate:.3f} "
+    named = ", ".join(f"$N_s = {params['N_s_grid'][j]}$ ($E_{{base}}$ {regimes[j][1].estimate:.3f} "
                       f"[{regimes[j][1].low:.3f}, {regimes[j][1].high:.3f}])" for j in cols)
     elsewhere = any(grid["status"][i][j] == "green" for i in range(len(grid["status"]))
                     for j in range(len(grid["status"][0])) if j not in cols)
@@ -89,7 +89,7 @@ def _fig3_1a(grid, regimes, params, criteria, settings, substitute):
     elif all(c == "red" for c in cells) and elsewhere:
         status, why = "PASS", "no teacher helps there, while teachers help elsewhere in the grid"
     elif all(c == "red" for c in cells):
-        status, why = "INCONCLUSIVE", "no teacher helps anywhere in the grid, so the column says nothing about N_s"
+        status, why = "INCONCLUSIVE", "no teacher helps anywhere in the grid, so the column says nothing about $N_s$"
     else:
         status, why = "INCONCLUSIVE", "some of its cells are unresolved"
     return status, (f"{where} on the {substitute}: columns where the student cannot learn (base error interval "
@@ -100,12 +100,12 @@ def _fig3_verdict(metrics, params, criteria) -> Verdict:
     substitute = _substitute(params)
     N_t_grid, N_s_grid = list(params["N_t_grid"]), list(params["N_s_grid"])
     E_t = np.asarray(metrics["E_t_per_seed"], float)
-    teach = judge("clean test error of the smallest-N_t teacher minus the largest-N_t teacher, paired over seeds "
-                  f"(N_t = {N_t_grid[0]} vs {N_t_grid[-1]})", t_interval(E_t[0] - E_t[-1], criteria["level"]),
+    teach = judge("clean test error of the smallest-$N_t$ teacher minus the largest-$N_t$ teacher, paired over "
+                  f"seeds ($N_t$ = {N_t_grid[0]} vs {N_t_grid[-1]})", t_interval(E_t[0] - E_t[-1], criteria["level"]),
                   0.0, "above", E_t[0] - E_t[-1])
     regimes = _regimes(metrics, params, criteria)
     grids = {s: _grid(metrics, params, criteria, s) for s in ("tuned", "paper")}
-    labels = [f"N_s={n}" for n in N_s_grid]
+    labels = [f"$N_s = {n}$" for n in N_s_grid]
     learn_cols = [j for j, (r, _) in enumerate(regimes) if r != "no_pattern"]
     out = {}
     for s in ("tuned", "paper"):
@@ -113,7 +113,7 @@ def _fig3_verdict(metrics, params, criteria) -> Verdict:
             "1a": _fig3_1a(grids[s], regimes, params, criteria, s, substitute),
             "benefit": _benefit(grids[s], params, s, substitute),
             "1b": _shape(grids[s], N_t_grid, learn_cols, labels, True, s, params, substitute,
-                         "lowest green N_t per column outside the cannot-learn regime:"),
+                         "lowest green $N_t$ per column outside the cannot-learn regime:"),
         }
 
     def crit(key, paper):
@@ -123,14 +123,14 @@ def _fig3_verdict(metrics, params, criteria) -> Verdict:
     return Verdict.from_criteria(
         teachers_improve_with_N_t=(teach[0], f"{teach[1]} (on the {substitute})",
                                    "a knowledgeable teacher is one trained on more samples: 'how knowledgeable "
-                                   "the teacher is (based on N_t)' (Sec. 4.1)"),
+                                   "the teacher is (based on $N_t$)' (Sec. 4.1)"),
         benefit_exists=crit("benefit", "'For any teacher pre-trained with a finite amount of data, there exists "
                                        "an operating regime for the student-teacher learning to be effective' "
                                        "(Message II)"),
-        too_small_N_s_no_benefit=crit("1a", "(1a) 'when N_s is too small ... student-teacher learning cannot "
-                                            "outperform baseline learning regardless of what N_t is': 'it simply "
+        too_small_N_s_no_benefit=crit("1a", "(1a) 'when $N_s$ is too small ... student-teacher learning cannot "
+                                            "outperform baseline learning regardless of what $N_t$ is': 'it simply "
                                             "is impossible for the student to extract any meaningful pattern'"),
-        boundary_rises_with_N_s=crit("1b", "(1b) 'as N_s increases, the lower boundary of the green region "
+        boundary_rises_with_N_s=crit("1b", "(1b) 'as $N_s$ increases, the lower boundary of the green region "
                                            "keeps moving upward'"),
     )
 
@@ -182,20 +182,20 @@ register(Claim(
     assumptions=(
         "Teacher $f_t(N_t)$: trained on $N_t$ clean images per class, early-stopped on clean validation "
         "images; student $f_{st}(N_t, N_s)$ with Eq. (2) and base $f_{base}(N_s)$ with Eq. (1) on the same "
-        "$N_s$ noisy images per class; the same subset for the same N (nested subsets).",
+        "$N_s$ noisy images per class; the same subset for the same $N$ (nested subsets).",
         "Same architecture for teacher and student; feature term on every hidden layer; no augmentation, "
         "no dropout.",
-        "Input noise $\\epsilon \\sim N(0, \\sigma^2 I)$ on the student's training, validation and test inputs "
-        "only; fixed per training image (the $\\epsilon_i$ of Eq. (1)).",
+        "Input noise $\\epsilon \\sim N(0, \\sigma_\\epsilon^2 I)$ on the student's training, validation and "
+        "test inputs only; fixed per training image (the $\\epsilon_i$ of Eq. (1)).",
     ),
     method=(
         "Train every teacher once per seed, and for every $N_s$ and seed a base student and, for every $N_t$, "
         "one Eq. (2) student per $\\lambda$ of the grid; both students of a seed share images, noise, "
         "initial weights and minibatch order. A cell $(N_t, N_s)$ is decided from the per-seed effect "
         "$E_{st} - (1-\\delta)E_{base}$ and its Student-t interval: green when it lies below 0, red when above, "
-        "unresolved otherwise. Cells still unresolved after the first `seeds` seeds get `extra_seeds` more "
+        "unresolved otherwise. Cells still unresolved after the first round of seeds get further seeds "
         "(a second look; each look then uses the level split in two, Bonferroni). Criteria, at the tuned "
-        "$\\lambda$ (each also reported at the paper's 0.001): "
+        "$\\lambda$ (each also reported at the paper's $\\lambda = 0.001$): "
         "the teachers' clean error falls from the smallest to the largest $N_t$ (paired interval above 0); "
         "some cell is green (Message II); (1a) in every column where the student cannot learn (its base error "
         "interval lies at or above 0.9 times chance) every cell is red, while teachers help elsewhere; (1b) the "
@@ -218,10 +218,10 @@ register(Claim(
     measure=_fig3_measure, verdict=_fig3_verdict, figure=_fig3_figure, estimate=_fig3_estimate,
     key_metrics=("E_base", "E_t", "feature_ratio_at_init"),
     metrics=_GRID_METRICS,
-    scale_note=("smoke: 3 x 2 grid ($N_s$ 1, 16, 256; $N_t$ 16, 256), 3 seeds, no second look, 500 steps. "
-                "default: 5 x 4 grid ($N_s$ 1..256, $N_t$ 16..1024 per class), 8 seeds (the paper: 5) and 8 more "
-                "for the cells still unresolved after them, 1000 steps. paper: 10 x 8 doubling grid, 10 + 10 "
-                "seeds, 2000 steps (the paper's grids are not given; its Table 2 steps $N_t$ by 100 on "
-                "CIFAR-10). " + _SCALE_NOTE_COMMON),
+    scale_note=("smoke: $3 \\times 2$ grid ($N_s$ 1, 16, 256; $N_t$ 16, 256), 3 seeds, no second look, 500 "
+                "steps. default: $5 \\times 4$ grid ($N_s$ 1 to 256, $N_t$ 16 to 1024 per class), 8 seeds (the "
+                "paper: 5) and 8 more for the cells still unresolved after them, 1000 steps. paper: $10 \\times 8$ "
+                "doubling grid, 10 + 10 seeds, 2000 steps (the paper's grids are not given; its Table 2 steps $N_t$ "
+                "by 100 on CIFAR-10). " + _SCALE_NOTE_COMMON),
     validate=_fig3_validate, tags=("experiment", "cifar10-substitute"),
 ))

@@ -59,9 +59,9 @@ def _fig6_measure(params, ctx):
 
 
 _FIG6_PAPER = {
-    "regime": "Sec. 5.3: 'as long as N_s is not too small'; Sec. 4.2: too small = 'impossible for the student "
+    "regime": "Sec. 5.3: 'as long as $N_s$ is not too small'; Sec. 4.2: too small = 'impossible for the student "
               "to extract any meaningful pattern ... regardless of how good the teacher's features are'",
-    "grows_with_g": "Sec. 5.3: 'as long as N_s is not too small, the greater g is, the higher the test error'",
+    "grows_with_g": "Sec. 5.3: 'as long as $N_s$ is not too small, the greater $g$ is, the higher the test error'",
     "finest_beats_coarsest": "Fig. 6: 'the fewer neurons per group, the lower the test error of the trained "
                              "student network'",
 }
@@ -79,15 +79,15 @@ def _fig6_verdict(metrics, params, criteria) -> Verdict:
     judged = [i for i in range(len(N_s)) if learns[i] == "in"]
     small = [N_s[i] for i in range(len(N_s)) if learns[i] == "out"]
     unresolved = [N_s[i] for i in range(len(N_s)) if learns[i] == "unresolved"]
-    regime_text = (f"N_s where the g = {gs[lo]} student's early-stopped error is below (1 - {delta:g}) E f_t^2 "
-                   f"({100 * level:g}% t interval over {R} repetitions): {[N_s[i] for i in judged]} (judged); "
-                   f"too small: {small}; unresolved: {unresolved}")
+    regime_text = (rf"$N_s$ where the $g = {gs[lo]}$ student's early-stopped error is below "
+                   rf"$(1 - {delta:g})\,\mathbb E f_t^2$ ({100 * level:g}% $t$ interval over {R} repetitions): "
+                   f"{[N_s[i] for i in judged]} (judged); too small: {small}; unresolved: {unresolved}")
     cells = lambda v: {N_s[i]: v[:, i] for i in judged}  # noqa: E731
     return Verdict.from_criteria(
         regime=("PASS" if judged else "INCONCLUSIVE", regime_text, _FIG6_PAPER["regime"]),
-        grows_with_g=(*judge_cells(f"Spearman rank correlation of g and the early-stopped error over "
-                                   f"g = {gs}", cells(rho), 0.0, "above", level), _FIG6_PAPER["grows_with_g"]),
-        finest_beats_coarsest=(*judge_cells(f"(E(g={gs[lo]}) - (1 - {delta:g}) E(g={gs[hi]})) / E f_t^2",
+        grows_with_g=(*judge_cells(f"Spearman rank correlation of $g$ and the early-stopped error over "
+                                   f"$g$ = {gs}", cells(rho), 0.0, "above", level), _FIG6_PAPER["grows_with_g"]),
+        finest_beats_coarsest=(*judge_cells(rf"$(E(g = {gs[lo]}) - (1 - {delta:g})\,E(g = {gs[hi]}))/\mathbb E f_t^2$",
                                             cells(es[:, :, lo] - (1 - delta) * es[:, :, hi]), 0.0, "below",
                                             level), _FIG6_PAPER["finest_beats_coarsest"]),
     )
@@ -136,13 +136,13 @@ _FIG6_CRITERIA = {
 
 _FIG6_METRICS = {
     "spearman_early_stopped": Metric("Spearman rank correlation of $g$ and the early-stopped test error, per "
-                                     "$N_s$ (mean over repetitions)", "1", "Spearman(g, E)"),
+                                     "$N_s$ (mean over repetitions)", "1", "Spearman $(g, E)$"),
     "growth": Metric(r"$E(g_{max}) / E(g_{min})$ per $N_s$, early-stopped (mean over repetitions)", "1",
-                     "E(g max) / E(g min)"),
+                     r"$E(g_{max})/E(g_{min})$"),
     "spearman_final": Metric("Spearman rank correlation of $g$ and the end-of-training test error, per $N_s$ "
                              "(mean over repetitions; reported, not judged)", "1"),
     "error_g_min": Metric(r"early-stopped error of the smallest-$g$ student per $N_s$ (mean over repetitions)",
-                          "× E f_t²", "E at smallest g"),
+                          "× E f_t²", "$E$ at the smallest $g$"),
     "g_min_lowest_fraction": Metric("fraction of repetitions in which the smallest $g$ has the lowest "
                                     "early-stopped error, per $N_s$", "1"),
     "reps": Metric("repetitions (teacher, initialisation and samples drawn afresh)", "1", "repetitions"),
@@ -154,8 +154,10 @@ _FIG6_METRICS = {
                                "$W_2$ frozen), per repetition and $N_s$", "× E f_t²"),
     "targets_only_final_rel": Metric("its end-of-training error", "× E f_t²"),
     "bayes_rel": Metric("Bayes error, per repetition", "× E f_t²"),
-    "spearman_early_stopped_reps": Metric("Spearman(g, early-stopped error) per repetition and $N_s$", "1"),
-    "spearman_final_reps": Metric("Spearman(g, end-of-training error) per repetition and $N_s$", "1"),
+    "spearman_early_stopped_reps": Metric("Spearman rank correlation of $g$ and the early-stopped error, per "
+                                          "repetition and $N_s$", "1"),
+    "spearman_final_reps": Metric("Spearman rank correlation of $g$ and the end-of-training error, per "
+                                  "repetition and $N_s$", "1"),
     "n_runs": Metric("training runs", "runs"),
 }
 
@@ -168,29 +170,29 @@ register(Claim(
                r"$W_2 = \widetilde W_2$ frozen) by SGD have a test error that grows with $g$, as long as $N_s$ "
                r"is not too small."),
     assumptions=(
-        r"$x \sim N(0, I_d)$, noise $N(0, 0.09\, I_d)$ on the student's input only; square loss; no biases.",
+        r"$x \sim N(0, I_{d_x})$, noise $\epsilon \sim N(0, 0.09\, I_{d_x})$ on the student's input only; square "
+        "loss; no biases.",
         r"Teacher = ground truth: $\widetilde W_1$ Xavier normal, $\widetilde W_2 = +1$ on the first $m/(2g)$ "
         r"groups and $-1$ on the rest, so $\widetilde W_2 P = (+1,\dots,+1,-1,\dots,-1)$ for every $g$ with "
         r"$m/g$ even.",
         r"Students of one repetition: Xavier-normal $W_1$ from one seed, $W_2 = \widetilde W_2$ frozen, the same "
         r"samples per $N_s$.",
-        "The paper gives no SGD settings for Fig. 6; we use minibatches of 16 with step 0.5 / "
-        r"$\lambda_{max}$ of the full-batch Gauss-Newton matrix at initialisation, capped at "
-        r"1 / $\lambda_{max}$ of the stiffest of 4 random minibatches (without the cap the paper-scale "
-        "run, d/B = 31, diverged), divided by 10 after each third of the steps (the schedule the paper "
-        "uses for its CIFAR networks).",
+        r"The paper gives no SGD settings for Fig. 6; we use minibatches of 16 with step $0.5/\lambda_{max}$ of "
+        r"the full-batch Gauss-Newton matrix at initialisation, capped at $1/\lambda_{max}$ of the stiffest of "
+        r"4 random minibatches (without the cap the paper-scale run, $d_x$/batch size = 31, diverged), divided "
+        "by 10 after each third of the steps (the schedule the paper uses for its CIFAR networks).",
         r"Test error = the exact population error $\mathbb E(\widetilde W_2 P\,\mathrm{relu}(W_1(x+\epsilon)) - "
         r"\widetilde W_2 P\,\mathrm{relu}(\widetilde W_1 x))^2$ from the arc-cosine kernel (our derivation).",
     ),
-    method=(r"In each repetition one student per ($N_s$, $g$), plus a student per $N_s$ trained on the targets "
+    method=(r"In each repetition one student per $(N_s, g)$, plus a student per $N_s$ trained on the targets "
             r"only (Eq. (1) with the same frozen $W_2$, independent of $g$). Both the early-stopped error (best "
             "over a geometric schedule of steps) and the end-of-training error are recorded (the paper does not "
             "say which it plotted); the early-stopped one is judged. Per repetition and $N_s$: Spearman's rank "
             r"correlation of $g$ and the error (must be above 0: the error grows with $g$), and "
-            r"E($g_{min}$) - (1 - $\delta$) E($g_{max}$) in units of $\mathbb E f_t^2$ (must be below 0), "
+            r"$E(g_{min}) - (1-\delta)E(g_{max})$ in units of $\mathbb E f_t^2$ (must be below 0), "
             r"$\delta = 0.02$. Judged at the $N_s$ that are not too small: where the $g_{min}$ student extracts "
-            r"a pattern (error below (1 - $\delta$) $\mathbb E f_t^2$). Decided by 95% t intervals over "
-            "repetitions: PASS when every judged N_s is on the claim's side, FAIL when one is wholly on the "
+            r"a pattern (error below $(1-\delta)\,\mathbb E f_t^2$). Decided by 95% $t$ intervals over "
+            r"repetitions: PASS when every judged $N_s$ is on the claim's side, FAIL when one is wholly on the "
             "other side at the Bonferroni level, INCONCLUSIVE otherwise."),
     scales={
         "smoke": {**_FIG6_COMMON, "m": 400, "d": 20, "N_s": [80, 160], "g": [1, 2, 5, 10, 20, 50, 100, 200],
@@ -208,14 +210,15 @@ register(Claim(
     key_metrics=("spearman_early_stopped", "growth", "error_g_min", "reps"),
     metrics=_FIG6_METRICS,
     estimate=_fig6_estimate,
-    scale_note=(r"The paper gives m = 20000, d = 500, noise variance 0.09 and SGD, but not the $g$ values, the "
-                r"$N_s$ values, batch size, learning rate, epochs, whether it early-stopped, the test-set size or "
-                r"the number of repetitions. Our $g$: divisors of m/2 from 1 to m/2 (so m/g is even); $N_s/d$ "
-                r"in {1, 2, 4, 8} (smoke {4, 8}). Repetitions: 4 at smoke, 3 at default and at paper scale. "
-                "smoke: m = 400, d = 20; default: m = 1000, d = 50; paper: the paper's sizes, meant for a GPU "
-                "(--backend cupy); on CPU resumable by training run and within a run (its state is saved every "
-                "few minutes, 2 at paper scale, and a rerun continues from it with the same numbers as an "
-                "uninterrupted run). Training in float32 (mean losses), test errors exact in float64."),
+    scale_note=(r"The paper gives $m = 20000$, $d_x = 500$, noise variance $\sigma_\epsilon^2 = 0.09$ and SGD, but "
+                r"not the $g$ values, the $N_s$ values, batch size, learning rate, epochs, whether it early-stopped, "
+                r"the test-set size or the number of repetitions. Our $g$: divisors of $m/2$ from 1 to $m/2$ (so "
+                r"$m/g$ is even); $N_s/d_x \in \{1, 2, 4, 8\}$ (smoke: $\{4, 8\}$). Repetitions: 4 at smoke, 3 at "
+                r"default and at paper scale. smoke: $m = 400$, $d_x = 20$; default: $m = 1000$, $d_x = 50$; paper: "
+                "the paper's sizes, meant for a GPU (--backend cupy); on CPU resumable by training run and within "
+                "a run (its state is saved every few minutes, 2 at paper scale, and a rerun continues from it with "
+                "the same numbers as an uninterrupted run). Training in float32 (mean losses), test errors exact "
+                "in float64."),
     validate=_fig6_validate,
     backends=("numpy", "cupy"),
 ))

@@ -58,24 +58,24 @@ def _table2_measure(params, ctx):
 def _table2_verdict(metrics, params, criteria) -> Verdict:
     substitute = _substitute(params)
     N_t_grid, sigmas = list(params["N_t_grid"]), list(params["sigmas"])
-    labels = [f"sigma={v:g}" for v in sigmas]
+    labels = [rf"$\sigma_\epsilon = {v:g}$" for v in sigmas]
     out = {}
     for s in ("tuned", "paper"):
         grid = _grid(metrics, params, criteria, s)
         out[s] = {"benefit": _benefit(grid, params, s, substitute),
                   "shape": _shape(grid, N_t_grid, list(range(len(sigmas))), labels, False, s, params, substitute,
-                                  f"minimum helpful N_t at N_s={params['N_s']} per noise level:")}
+                                  f"minimum helpful $N_t$ at $N_s = {params['N_s']}$ per noise level:")}
 
     def crit(key, paper):
         status, text = out["tuned"][key]
         return status, f"{text}. Reported, not judged: the same rule {out['paper'][key][1]}", paper
 
     return Verdict.from_criteria(
-        some_teacher_helps=crit("benefit", "Table 2 lists, for every noise level, an N_t at which "
-                                           "E_st <= (1 - delta) E_base"),
-        min_N_t_rises_with_sigma=crit("shape", "'as sigma_eps increases, N_t must also increase in order for "
-                                               "E_st(N_t, N_s) <= (1 - delta) E_base(N_s)': 200, 300, 500, 700, "
-                                               "800 for sigma_eps = 0.1 ... 0.5"),
+        some_teacher_helps=crit("benefit", r"Table 2 lists, for every noise level, an $N_t$ at which "
+                                           r"$E_{st} \leq (1 - \delta) E_{base}$"),
+        min_N_t_rises_with_sigma=crit("shape", r"'as $\sigma_\epsilon$ increases, $N_t$ must also increase in order "
+                                               r"for $E_{st}(N_t, N_s) \leq (1 - \delta) E_{base}(N_s)$': 200, 300, "
+                                               r"500, 700, 800 for $\sigma_\epsilon$ = 0.1 ... 0.5"),
     )
 
 
@@ -146,17 +146,19 @@ register(Claim(
     assumptions=(
         "Same cell protocol as hong2021.fig3 (the same cells, seeds and data): teachers trained once on clean "
         "images and early stopped; paired base and Eq. (2) students on the same noisy images; nested subsets.",
-        "Only the noise level $\\sigma$ varies across columns; the teachers (clean) are shared by all $\\sigma$.",
+        "Only the noise level $\\sigma_\\epsilon$ varies across columns; the teachers (clean) are shared by all "
+        "$\\sigma_\\epsilon$.",
     ),
     method=(
-        "Each cell $(N_t, \\sigma)$ is green, red or unresolved from the Student-t interval of the per-seed "
+        "Each cell $(N_t, \\sigma_\\epsilon)$ is green, red or unresolved from the Student-t interval of the per-seed "
         "effect $E_{st} - (1-\\delta)E_{base}$, with a second look for unresolved cells (as in hong2021.fig3). "
         "Criteria, at the tuned $\\lambda$ (each "
-        "also reported at the paper's 0.001): some cell is green; the minimum green $N_t$ per noise level "
-        "never decreases as $\\sigma$ grows and is larger at the largest $\\sigma$ than at the smallest (a "
+        "also reported at the paper's $\\lambda = 0.001$): some cell is green; the minimum green $N_t$ per noise level "
+        "never decreases as $\\sigma_\\epsilon$ grows and is larger at the largest $\\sigma_\\epsilon$ than at the "
+        "smallest (a "
         "noise level where no teacher of the grid helps counts as beyond the grid); it fails when it "
         "decreases, and is inconclusive when it stays on one grid value (a rise may lie between grid values) "
-        "or when the unresolved cells decide. The paper's values (CIFAR-10, $N_s$=320) "
+        "or when the unresolved cells decide. The paper's values (CIFAR-10, $N_s = 320$) "
         "are reported beside ours: a different data set, so the shape is compared, not the numbers."),
     scales={
         "smoke": _common_scale(sigmas=[0.1, 0.3, 0.5], N_s=16, N_t_grid=[16, 256], steps=500, seeds=3,
@@ -171,15 +173,14 @@ register(Claim(
     key_metrics=("E_base", "E_t", "paper_min_N_t"),
     metrics={**_GRID_METRICS,
              "paper_min_N_t": Metric("the paper's minimum $N_t$ per $\\sigma_\\epsilon$ (Table 2, CIFAR-10, "
-                                     "$N_s$ = 320)", "images per class", "paper's minimum N_t")},
+                                     "$N_s = 320$)", "images per class", "the paper's minimum $N_t$")},
     scale_note=("$N_s$ is 64 per class on the synthetic task (the paper: 320 on CIFAR-10), so the default column "
-                "$\\sigma$ = 0.5 is the cell column $N_s$ = 64 of hong2021.fig3 (the same numbers for the same "
-                "seeds). smoke: 3 noise levels, 2 teachers ($N_t$ 16, 256), $N_s$ = 16, 3 seeds, no second look, "
-                "500 steps. default: 3 of the paper's 5 noise levels (0.1, 0.3, 0.5) and 7 teachers on a doubling "
-                "grid ($N_t$ 16..1024): a minimum $N_t$ is only known to a grid step, and a run on 4 teachers "
-                "spaced by 4 (seed 0) found it in (64, 256] at every noise level, too coarse to show a move; "
-                "8 seeds and 8 more for unresolved cells. paper: $N_s$ = 320 and $N_t$ step 100 as in the paper, "
-                "10 + 10 seeds, 2000 "
-                "steps. " + _SCALE_NOTE_COMMON),
+                "$\\sigma_\\epsilon = 0.5$ is the column $N_s = 64$ of hong2021.fig3 (the same numbers for the "
+                "same seeds). smoke: 3 noise levels, 2 teachers ($N_t$ 16, 256), $N_s = 16$, 3 seeds, no second "
+                "look, 500 steps. default: 3 of the paper's 5 noise levels (0.1, 0.3, 0.5) and 7 teachers on a "
+                "doubling grid ($N_t$ 16 to 1024): a minimum $N_t$ is only known to a grid step, and a run on 4 "
+                "teachers spaced by 4 (seed 0) found it in (64, 256] at every noise level, too coarse to show a "
+                "move; 8 seeds and 8 more for unresolved cells. paper: $N_s = 320$ and $N_t$ step 100 as in the "
+                "paper, 10 + 10 seeds, 2000 steps. " + _SCALE_NOTE_COMMON),
     validate=_table2_validate, tags=("experiment", "cifar10-substitute"),
 ))

@@ -174,59 +174,61 @@ def _thm1_slope_outcome(m, params, criteria) -> tuple[str, str]:
     k = np.unravel_index(int(np.argmin(score)), score.shape)
     status = "FAIL" if fail.any() else "INCONCLUSIVE" if unresolved.any() else "PASS"
     window = ", ".join(f"{d:g}" for d in fits.deltas)
-    text = (f"slope of log gap against log delta on the {len(fits.deltas)} smallest deltas ({window}), "
-            f"worst over lambda (lambda = {lams[k[1]]:g}"
+    text = (rf"slope of $\log$ gap against $\log \delta$ on the {len(fits.deltas)} smallest values of $\delta$ "
+            rf"({window}), worst over $\lambda$ ($\lambda = {lams[k[1]]:g}$"
             f"{f', instance {k[0] + 1}' if fits.slope.shape[0] > 1 else ''}): {fits.slope[k]:.4f} "
-            f"+- {fits.tol[k]:.2g} = [{fits.low[k]:.4f}, {fits.high[k]:.4f}] "
-            f"(t quantile {fits.t_quantile:.3g} at {100 * criteria['level']:g}% x standard error "
+            rf"$\pm$ {fits.tol[k]:.2g} = [{fits.low[k]:.4f}, {fits.high[k]:.4f}] "
+            rf"($t$ quantile {fits.t_quantile:.3g} at {100 * criteria['level']:g}% $\times$ standard error "
             f"{fits.slope_se[k]:.2g}, plus {fits.slack_shift[k]:.1g} from the end points' distance to "
-            f"their limits); O(delta) needs the interval to reach 1 and to stay above the slower rate "
-            f"delta^{criteria['slower_rate']:g}: {status}")
+            rf"their limits); $O(\delta)$ needs the interval to reach 1 and to stay above "
+            f"{criteria['slower_rate']:g}, the slope of the next slower power law: {status}")
     if status == "INCONCLUSIVE":
-        text += " (add a smaller delta to the grid)"
+        text += r" (add a smaller $\delta$ to the grid)"
     return status, text
 
 
 def _verdict_thm1(m, params, criteria) -> Verdict:
     res = criteria["limit_resolution"]
     converged = m["solver_success"] and m["limit_dist_over_gap_max"] <= res
+    solver = ("the ODE solver succeeded on every flow" if m["solver_success"] else
+              "the ODE solver failed on some flow")
     return Verdict.from_criteria(
         converged=(
             "PASS" if converged else "INCONCLUSIVE",
-            f"every end point within {m['limit_dist_over_gap_max']:.2g} x the gap it enters of the limit "
-            f"identity (needs <= {res:g}); {m['n_converged']}/{m['n_runs']} flows reached "
-            f"loss/loss(0) <= {params['loss_tol']:g} (worst {m['loss_rel_max']:.2g} at t <= "
-            f"{m['t_final_max']:g}); solve_ivp success = {m['solver_success']}"
+            rf"every end point within {m['limit_dist_over_gap_max']:.2g} $\times$ the gap it enters of its "
+            rf"limit identity (needs $\le$ {res:g}); {m['n_converged']}/{m['n_runs']} flows reached "
+            rf"$\hat L(t)/\hat L(0) \le$ {params['loss_tol']:g} (worst {m['loss_rel_max']:.2g} at "
+            rf"$t \le$ {m['t_final_max']:g}); {solver}"
             + ("" if converged else " -- the flows did not get close enough to their limits to measure "
-                                    "the gap: raise t_max"),
+                                    "the gap: raise t_max, the time limit of the flow"),
             "Assumption (iii): gradient flow successfully converges to a global minimizer for both "
             "the MSE- and ST-trained networks."),
         slope=(*_thm1_slope_outcome(m, params, criteria),
-               "Eq. (4): lim_t ||W_L^base(t) - W_L^st(t)||_F <= C delta for some constant C "
-               "independent of delta, with delta sufficiently small."),
+               r"Eq. (4): $\lim_{t\to\infty}\|W_L^{base}(t) - W_L^{st}(t)\|_F \le C\delta$ for some "
+               r"constant $C$ independent of $\delta$, with $\delta$ sufficiently small."),
         C_bounded=(
             m["C_over_bound_max"] <= 1.0,
-            f"C = gap/delta at the smallest delta = {m['C']:.4g}; gap <= delta (||W_2^b(inf)||_2 + "
-            f"||W_2^st(inf)||_2) + the end points' distance to their limits at every delta: worst ratio "
-            f"{m['C_over_bound_max']:.3g} <= 1",
-            "Eq. (4) with an explicit C: the sum of the limiting second layers' spectral norms (our "
-            "reconstruction of the proof; the paper's is in its supplement)."),
+            rf"$C$ = gap$/\delta$ at the smallest $\delta$ = {m['C']:.4g}; gap $\le \delta\,(\|W_2^b(\infty)\|_2 "
+            rf"+ \|W_2^{{st}}(\infty)\|_2)$ + the end points' distance to their limits at every $\delta$: "
+            rf"worst ratio {m['C_over_bound_max']:.3g} $\le$ 1",
+            r"Eq. (4) with an explicit $C$: the sum of the limiting second layers' spectral norms (our "
+            r"reconstruction of the proof; the paper's is in its supplement)."),
         invariance=(
             m["invariance_err_over_tol_max"] <= 1.0,
-            f"W_1(t)(I - Pi) = W_1(0)(I - Pi): worst error / integrator tolerance "
-            f"{m['invariance_err_over_tol_max']:.2g} <= 1",
-            "Step 1 of the reconstructed proof: both gradients with respect to W_1 lie in the span of "
-            "the noisy inputs, so the part of W_1 orthogonal to them never moves."),
+            rf"$W_1(t)(I-\Pi) = W_1(0)(I-\Pi)$: worst error / integrator tolerance "
+            rf"{m['invariance_err_over_tol_max']:.2g} $\le$ 1",
+            r"Step 1 of the reconstructed proof: both gradients with respect to $W_1$ lie in the span of "
+            r"the noisy inputs, so the part of $W_1$ orthogonal to them never moves."),
         identity=(
             m["identity_err_over_bound_max"] <= 1.0,
-            f"W(inf) = Y X_eps^+ + W_2(inf) W_1(0)(I - Pi): worst error / bound "
-            f"{m['identity_err_over_bound_max']:.2g} <= 1",
-            "Step 3 of the reconstructed proof: the limit of either flow is the minimum-norm "
-            "interpolator plus the frozen part of W_1(0) seen through W_2(inf)."),
+            rf"$W(\infty) = YX_\epsilon^+ + W_2(\infty)W_1(0)(I-\Pi)$: worst error / bound "
+            rf"{m['identity_err_over_bound_max']:.2g} $\le$ 1",
+            r"Step 3 of the reconstructed proof: the limit of either flow is the minimum-norm "
+            r"interpolator $YX_\epsilon^+$ plus the frozen part of $W_1(0)$ seen through $W_2(\infty)$."),
         teacher_interpolates=(
             m["teacher_residual_max"] <= 1e-10,
-            f"teacher's relative residual on the clean training data {m['teacher_residual_max']:.2g} "
-            f"<= 1e-10 (round-off of a minimum-norm solve)",
+            rf"teacher's relative residual on the clean training data {m['teacher_residual_max']:.2g} "
+            r"$\le 10^{-10}$ (round-off of a minimum-norm solve)",
             "Assumption (ii): the teacher network minimizes the training loss for clean data."),
     )
 
@@ -275,7 +277,7 @@ def _figure_thm1(result, fig):
 
 _THM1_METRICS = {
     "C": Metric(r"Theorem 1's constant at the smallest $\delta$: $\max \|W_L^{base}(\infty) - "
-                r"W_L^{st}(\infty)\|_F / \delta$ over $\lambda$ and instances", "1", "C"),
+                r"W_L^{st}(\infty)\|_F / \delta$ over $\lambda$ and instances", "1", "$C$"),
     "C_max_over_deltas": Metric(r"largest gap$/\delta$ over every $\delta$ of the grid", "1"),
     "slope": Metric(r"smallest log-log slope of the gap against $\delta$ on the smallest $\delta$s "
                     r"(1 for a gap $= C\delta$)", "1", "slope"),
@@ -301,9 +303,9 @@ _THM1_METRICS = {
     "identity_err_over_bound_max": Metric(r"largest distance of $W(\infty)$ from $YX_\epsilon^+ + "
                                           r"W_2(\infty)W_1(0)(I-\Pi)$ over its bound", "1"),
     "n_runs": Metric("gradient flows integrated", "flows"),
-    "n_converged": Metric(r"flows that reached loss$/$loss$(0) \le$ loss_tol", "flows"),
-    "solver_success": Metric("every solve_ivp call reported success", "bool"),
-    "loss_rel_max": Metric(r"largest final loss$/$loss$(0)$", "1"),
+    "n_converged": Metric(r"flows that reached $\hat L(t)/\hat L(0) \le$ the loss tolerance", "flows"),
+    "solver_success": Metric("every ODE solve reported success", "bool"),
+    "loss_rel_max": Metric(r"largest final $\hat L/\hat L(0)$", "1"),
     "nfev_total": Metric("right-hand-side (gradient) evaluations, all flows", "evaluations"),
     "nfev_max": Metric("largest number of gradient evaluations of one flow", "evaluations"),
     "njev_total": Metric("Jacobian evaluations, all flows", "evaluations"),
@@ -335,22 +337,22 @@ register(Claim(
         r"The same start for both losses: $W_i(0) = \delta \hat W_i$ with $\|\hat W_i\|_F = 1$ (Xavier "
         r"directions).",
         "The paper's 'mild assumptions' are not stated and its proof is in the supplement, which was "
-        "not available; the proof steps checked alongside (invariance, limit identity, explicit C) are "
+        "not available; the proof steps checked alongside (invariance, limit identity, explicit $C$) are "
         "our reconstruction.",
     ),
     method=(
         r"Each run (loss, $\lambda$, $\delta$) integrates the gradient flow $\dot\theta = -\nabla "
-        r"\hat L(\theta)$ with scipy.integrate.solve_ivp (BDF, rtol $10^{-10}$, atol $10^{-12}$: the flow "
-        r"is stiff for large $\lambda$) on growing time chunks until loss$/$loss$(0) \le 10^{-20}$ or "
-        r"$t = 10^4$. The limit $\delta \to 0$ is tested on the three smallest $\delta$s: per $\lambda$ the "
-        r"log-log slope of the gap against $\delta$ gets an interval from the fit's own standard error "
-        r"($t$ quantile, $n - 2$ degrees of freedom, 95%) widened by what the end points' distance from "
-        r"their limits can shift it. Passes when every interval reaches 1 and stays above 1/2 (FAIL "
-        r"when one lies below 1: the gap shrinks more slowly than $\delta$); every end point is within "
-        r"$10^{-3}$ of its gap from the limit identity (else INCONCLUSIVE: not converged enough to "
-        r"measure); gap $\le \delta(\|W_2^b(\infty)\|_2 + \|W_2^{st}(\infty)\|_2)$ plus that distance; "
-        r"$W_1(t)(I-\Pi) = W_1(0)(I-\Pi)$ to the integrator's tolerance; and $W(\infty) = YX_\epsilon^+ "
-        r"+ W_2(\infty)W_1(0)(I-\Pi)$ to the bound the final residual implies."),
+        r"\hat L(\theta)$ with SciPy's implicit ODE solver (BDF, relative tolerance $10^{-10}$, absolute "
+        r"$10^{-12}$: the flow is stiff for large $\lambda$) on growing time chunks until "
+        r"$\hat L/\hat L(0) \le 10^{-20}$ or $t = 10^4$. The limit $\delta \to 0$ is tested on the three "
+        r"smallest $\delta$s: per $\lambda$ the log-log slope of the gap against $\delta$ gets an interval "
+        r"from the fit's own standard error ($t$ quantile, $n - 2$ degrees of freedom, 95%) widened by what "
+        r"the end points' distance from their limits can shift it. Passes when every interval reaches 1 and "
+        r"stays above 1/2 (FAIL when one lies below 1: the gap shrinks more slowly than $\delta$); every end "
+        r"point is within $10^{-3}$ of its gap from the limit identity (else INCONCLUSIVE: not converged "
+        r"enough to measure); gap $\le \delta(\|W_2^b(\infty)\|_2 + \|W_2^{st}(\infty)\|_2)$ plus that "
+        r"distance; $W_1(t)(I-\Pi) = W_1(0)(I-\Pi)$ to the integrator's tolerance; and $W(\infty) = "
+        r"YX_\epsilon^+ + W_2(\infty)W_1(0)(I-\Pi)$ to the bound the final residual implies."),
     scales=THM1_SCALES,
     criteria=THM1_CRITERIA,
     measure=_measure_thm1,

@@ -148,9 +148,10 @@ def _measure_thm2(params, ctx):
 _THM2_CONTROL_SAYS = {
     "teacher not interpolating": "Assumption: the teacher network can perfectly interpolate the clean "
                                  "training samples (here broken by label noise).",
-    "m below rank(W*)": "Assumption: the hidden dimension m is no less than rank(Y X_eps^T "
-                        "(X_eps X_eps^T)^-1) (here m = 1 < 3).",
-    "duplicated samples": "Assumption: span{x_i + eps_i} = R^{d_x} (here broken by duplicated samples).",
+    "m below rank(W*)": r"Assumption: the hidden dimension $m$ is no less than "
+                        r"$\mathrm{rank}(YX_\epsilon^T(X_\epsilon X_\epsilon^T)^{-1})$ (here $m = 1 < 3$).",
+    "duplicated samples": r"Assumption: $\mathrm{span}\{x_i + \epsilon_i\} = \mathbb R^{d_x}$ (here broken by "
+                          r"duplicated samples).",
     "ReLU student": "Sec. 3.1: the theorems are for the identity activation (here a ReLU student).",
 }
 
@@ -159,34 +160,35 @@ def _verdict_thm2(m, params, criteria) -> Verdict:
     crit = {
         "optimiser_converged": (
             m["e2e_grad_rel_max"] <= params["grad_tol"],
-            f"end-to-end gradient over its value at W = 0: worst {m['e2e_grad_rel_max']:.2g} <= "
-            f"{params['grad_tol']:g} (L-BFGS gtol {params['gtol']:g}, ftol 0, then Newton steps)",
+            rf"end-to-end gradient over its value at $W = 0$, $\|G\|_F/\|G(0)\|_F$: worst "
+            rf"{m['e2e_grad_rel_max']:.2g} $\le$ {params['grad_tol']:g} (L-BFGS-B to gradient tolerance "
+            rf"{params['gtol']:g} with no stop on the decrease, then Newton steps)",
             "Eq. (5) is about global minimisers: the optimiser must reach one."),
         "minimisers_equal_W_star": (
             m["max_mismatch_over_tol"] <= 1.0,
-            f"largest relative distance of W_2 W_1 to W* {m['max_mismatch']:.2g}; worst distance / "
-            f"tolerance {m['max_mismatch_over_tol']:.2g} <= 1 (tolerance = cond(X_eps X_eps^T) x "
-            f"{params['grad_tol']:g} <= {m['tol']:.2g})",
-            "Eq. (5): the global minimizers of MSE and S/T satisfy W_L^base = W_L^st = "
-            "Y X_eps^T (X_eps X_eps^T)^-1, for any teacher activation."),
+            rf"largest relative distance of $W_2W_1$ to $W^*$ {m['max_mismatch']:.2g}; worst distance / "
+            rf"tolerance {m['max_mismatch_over_tol']:.2g} $\le$ 1 (tolerance = "
+            rf"$\mathrm{{cond}}(X_\epsilon X_\epsilon^T) \times$ {params['grad_tol']:g} $\le$ {m['tol']:.2g})",
+            r"Eq. (5): the global minimizers of MSE and S/T satisfy $W_L^{base} = W_L^{st} = "
+            r"YX_\epsilon^T(X_\epsilon X_\epsilon^T)^{-1}$, for any teacher activation."),
         "within_certificate": (
             m["mismatch_minus_certificate_max"] <= m["certificate_fp_floor"],
-            f"the closed form lies inside each run's a-posteriori bound: largest (distance - bound) "
-            f"{m['mismatch_minus_certificate_max']:.2g} <= round-off {m['certificate_fp_floor']:.2g}",
+            rf"the closed form lies inside each run's a-posteriori bound: largest distance $-$ bound "
+            rf"{m['mismatch_minus_certificate_max']:.2g} $\le$ round-off {m['certificate_fp_floor']:.2g}",
             "Eq. (5), checked without trusting the closed form: the end-to-end gradient bounds the "
             "distance to the least-squares minimiser."),
         "teacher_interpolates": (
             m["teacher_residual_max"] <= 1e-10,
-            f"teacher's relative residual on the clean training data {m['teacher_residual_max']:.2g} "
-            f"<= 1e-10 (round-off)",
+            rf"teacher's relative residual on the clean training data {m['teacher_residual_max']:.2g} "
+            r"$\le 10^{-10}$ (round-off)",
             "Assumption: the teacher network can perfectly interpolate the clean training samples."),
     }
     for name in THM2_CONTROLS:
         gap = m[control_key(name)]
         crit["control: " + name] = (
             gap > m["control_threshold"],
-            f"breaking this assumption moves a minimiser away from W*: distance {gap:.3g} > "
-            f"{m['control_threshold']:.2g} (= {params['control_factor']:g} x the tolerance)",
+            rf"breaking this assumption moves a minimiser away from $W^*$: distance {gap:.3g} > "
+            rf"{m['control_threshold']:.2g} (= {params['control_factor']:g} $\times$ the tolerance)",
             _THM2_CONTROL_SAYS[name])
     return Verdict.from_criteria(**crit)
 
@@ -271,12 +273,12 @@ def _sci(v: float) -> str:
 _THM2_METRICS = {
     "max_mismatch": Metric(r"largest $\|W_2W_1 - W^\star\|_F/\|W^\star\|_F$ over the cases that satisfy "
                            r"the assumptions, $W^\star = YX_\epsilon^T(X_\epsilon X_\epsilon^T)^{-1}$", "1",
-                           "distance to W*"),
-    "tol": Metric(r"resolution $\mathrm{cond}(X_\epsilon X_\epsilon^T) \times$ grad_tol (largest over "
-                  "cases)", "1", "tolerance"),
+                           "distance to $W^*$"),
+    "tol": Metric(r"resolution $\mathrm{cond}(X_\epsilon X_\epsilon^T) \times$ the required gradient ratio (largest "
+                  "over cases)", "1", "tolerance"),
     "max_mismatch_over_tol": Metric("largest distance to $W^\\star$ over its case's tolerance", "1"),
     "max_certificate": Metric("largest a-posteriori bound on the distance to $W^\\star$", "1"),
-    "mismatch_minus_certificate_max": Metric("largest distance minus its a-posteriori bound (<= 0 up to "
+    "mismatch_minus_certificate_max": Metric(r"largest distance minus its a-posteriori bound ($\le 0$ up to "
                                              "round-off)", "1"),
     "certificate_fp_floor": Metric(r"round-off allowance $100\,\kappa^2\varepsilon_{mach}$", "1"),
     "e2e_grad_rel_max": Metric(r"largest end-to-end gradient $\|G\|_F/\|G(0)\|_F$ at the returned point",
@@ -289,13 +291,14 @@ _THM2_METRICS = {
     "n_runs": Metric("minimisations (every case, loss and repetition)", "runs"),
     "nit_max": Metric("largest number of L-BFGS iterations of one run", "iterations"),
     "nfev_total": Metric("loss and gradient evaluations, all runs", "evaluations"),
-    "control_threshold": Metric("distance from $W^\\star$ a negative control must exceed "
-                                "(control_factor x tolerance)", "1"),
+    "control_threshold": Metric(r"distance from $W^\star$ a negative control must exceed (a multiple of the "
+                                r"tolerance, 100 at every scale)", "1"),
     "control_min_gap": Metric("smallest distance from $W^\\star$ over the negative controls", "1",
                               "closest control"),
 }
 for _name in THM2_CONTROLS:
-    _THM2_METRICS[control_key(_name)] = Metric(f"distance from $W^\\star$ of the control '{_name}'", "1")
+    _THM2_METRICS[control_key(_name)] = Metric(f"distance from $W^\\star$ of the control: {_THM2_CASE_NAMES[_name]}",
+                                               "1")
 
 register(Claim(
     id="hong2021.thm2",
@@ -322,17 +325,17 @@ register(Claim(
     ),
     method=(
         r"Each case minimises (1) or (2) over $(W_1, W_2)$ with L-BFGS-B (objective divided by its "
-        r"initial value, gtol $10^{-14}$, ftol 0, so it runs to machine precision; for the base loss a "
-        r"second run from the balanced factorisation of the same $W_2W_1$), refits $W_2$ exactly (both "
-        r"losses are linear least squares in $W_2$) and takes damped Newton steps with a "
-        r"finite-difference Hessian of the analytic gradient, from a few small starts, keeping the "
+        r"initial value, gradient tolerance $10^{-14}$, no stop on the decrease, so it runs to machine "
+        r"precision; for the base loss a second run from the balanced factorisation of the same $W_2W_1$), "
+        r"refits $W_2$ exactly (both losses are linear least squares in $W_2$) and takes damped Newton steps "
+        r"with a finite-difference Hessian of the analytic gradient, from a few small starts, keeping the "
         r"lowest loss, and compares $W_2W_1$ with Eq. (5). The tolerance $\mathrm{cond}(X_\epsilon "
         r"X_\epsilon^T) \times 10^{-9}$ follows from $\|W - W^\star\|/\|W^\star\| \le \mathrm{cond} \cdot "
         r"\|G\|/\|G(0)\|$ for the end-to-end gradient $G$. Passes when every run reaches $\|G\|/\|G(0)\| "
         r"\le 10^{-9}$, every distance to $W^\star$ is within its tolerance, the closed form lies inside "
         r"each run's a-posteriori bound, and each negative control (a teacher that does not "
-        r"interpolate, $m = 1 <$ rank 3, duplicated samples, a ReLU student measured on the training "
-        r"predictions) ends farther than 100 tolerances from $W^\star$."),
+        r"interpolate, $m = 1 < \mathrm{rank}\,W^\star = 3$, duplicated samples, a ReLU student measured on "
+        r"the training predictions) ends farther than 100 tolerances from $W^\star$."),
     scales=THM2_SCALES,
     measure=_measure_thm2,
     verdict=_verdict_thm2,

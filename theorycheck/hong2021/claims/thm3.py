@@ -218,16 +218,18 @@ def _rate_support(iv) -> str:
     """Which of N* ~ g log d_x and N* ~ g^2 log d_x the exponent's interval supports: the one on
     whose side of 1.5 (halfway between the exponents 1 and 2) the whole interval lies."""
     if not (math.isfinite(iv.low) and math.isfinite(iv.high)):
-        return "the data cannot tell g log d_x from g^2 log d_x"
+        return r"the data cannot tell $g \log d_x$ from $g^2 \log d_x$"
     if iv.high < 1.5:
         where = ("it contains 1" if iv.low <= 1.0 else "it lies above 1") if iv.high >= 1.0 else \
-            "it lies below 1: slower than g on this grid"
-        return (f"the data support N* ~ g log d_x over g^2 log d_x (the interval lies below 1.5, halfway "
-                f"between the two exponents; {where}): the theorem's g^2 log d_x is sufficient here, not tight")
+            "it lies below 1: slower than $g$ on this grid"
+        return (rf"the data support $N^* \sim g \log d_x$ over $g^2 \log d_x$ (the interval lies below 1.5, "
+                rf"halfway between the two exponents; {where}): the theorem's $g^2 \log d_x$ is sufficient here, "
+                r"not tight")
     if iv.low > 1.5:
-        return ("the data support N* ~ g^2 log d_x over g log d_x (the interval lies above 1.5, halfway "
-                f"between the two exponents; {'it contains 2' if iv.low <= 2.0 <= iv.high else 'it excludes 2'})")
-    return "the interval straddles 1.5: the data cannot tell g log d_x from g^2 log d_x"
+        return (r"the data support $N^* \sim g^2 \log d_x$ over $g \log d_x$ (the interval lies above 1.5, "
+                "halfway between the two exponents; "
+                f"{'it contains 2' if iv.low <= 2.0 <= iv.high else 'it excludes 2'})")
+    return r"the interval straddles 1.5: the data cannot tell $g \log d_x$ from $g^2 \log d_x$"
 
 
 def _verdict(m, params, criteria) -> Verdict:
@@ -259,50 +261,50 @@ def _verdict(m, params, criteria) -> Verdict:
         base_status = "INCONCLUSIVE"  # a threshold beyond the grid enters at N_max: a lower bound only
     n_d = len(params["d_values"])
     d_status = _decide(el_iv, criteria["max_elasticity_d"], "below") if n_d >= 2 else "INCONCLUSIVE"
-    d_text = (f"elasticity d log N* / d log d_x of the pooled thresholds: {_iv(el_iv)}; N* ~ log d_x "
-              f"predicts 1/log d_x, N* ~ d_x predicts 1; the theorem needs it below "
-              f"{criteria['max_elasticity_d']:g}: {d_status}. Exponent of N* on log d_x: {_iv(logd_iv)} "
-              f"(1 for N* ~ log d_x)" if n_d >= 2 else
-              f"one d_x value ({params['d_values'][0]}): the dependence on d_x is not measured at these "
-              f"parameters")
+    d_text = (rf"elasticity $d \log N^*/d \log d_x$ of the pooled thresholds: {_iv(el_iv)}; $N^* \sim \log d_x$ "
+              rf"predicts $1/\log d_x$, $N^* \sim d_x$ predicts 1; the theorem needs it below "
+              rf"{criteria['max_elasticity_d']:g}: {d_status}. Exponent of $N^*$ on $\log d_x$: {_iv(logd_iv)} "
+              r"(1 for $N^* \sim \log d_x$)" if n_d >= 2 else
+              rf"one $d_x$ value ({params['d_values'][0]}): the dependence on $d_x$ is not measured at these "
+              r"parameters")
     g_max_status = _decide(g_iv, criteria["max_exponent_g"], "below")
     return Verdict.from_criteria(
         small_g_reaches_optimum=(
             small_status,
-            f"g = {g_min}: error / optimum at N_s = {N_values[-1]} must lie below 1 + eta = {1 + eta:g} at "
-            f"every (s, d_x); the highest, s = {s_w}, d_x = {d_w}: {iv_w.text('.4g')}: {small_status}",
-            "When g is small, the test error (8) can be quite close to the optimal test error "
-            "sigma^2 ||beta*||^2 / (1 + sigma^2)."),
+            rf"$g = {g_min}$: error / optimum at $N_s = {N_values[-1]}$ must lie below $1 + \eta$ = {1 + eta:g} "
+            rf"at every $(s, d_x)$; the highest, $s = {s_w}$, $d_x = {d_w}$: {iv_w.text('.4g')}: {small_status}",
+            r"When $g$ is small, the test error (8) can be quite close to the optimal test error "
+            r"$\sigma_\epsilon^2\|\beta^*\|_2^2/(1 + \sigma_\epsilon^2)$."),
         threshold_grows_with_g=(
             _decide(g_iv, criteria["min_exponent_g"], "above"),
-            f"exponent b of N* ~ g^b (one intercept per (s, d_x)): {_iv(g_iv)}; the claim needs it above "
-            f"{criteria['min_exponent_g']:g}: {_decide(g_iv, criteria['min_exponent_g'], 'above')}",
-            "The 'simpler' the hidden features of the teacher are (small g), the more likely it is for "
-            "the student to benefit from them."),
+            rf"exponent $b$ of $N^* \sim g^b$ (one intercept per $(s, d_x)$): {_iv(g_iv)}; the claim needs it "
+            rf"above {criteria['min_exponent_g']:g}: {_decide(g_iv, criteria['min_exponent_g'], 'above')}",
+            r"The 'simpler' the hidden features of the teacher are (small $g$), the more likely it is for "
+            r"the student to benefit from them."),
         threshold_within_g2_logd=(
             g_max_status,
-            f"exponent b of N* ~ g^b: {_iv(g_iv)}; N_s ~ g^2 log d_x sufficing needs b below "
-            f"{criteria['max_exponent_g']:g}: {g_max_status}; {_rate_support(g_iv)}",
-            "Theorem 3: N_s in Omega~(g^2 log d_x) samples suffice for the test error (8)."),
+            rf"exponent $b$ of $N^* \sim g^b$: {_iv(g_iv)}; $N_s \sim g^2 \log d_x$ sufficing needs $b$ below "
+            rf"{criteria['max_exponent_g']:g}: {g_max_status}; {_rate_support(g_iv)}",
+            r"Theorem 3: $N_s \in \widetilde\Omega(g^2 \log d_x)$ samples suffice for the test error (8)."),
         threshold_independent_of_s=(
             _decide(s_iv, split, "below"),
-            f"largest |exponent| of N* in s over the pooled g: {_iv(s_iv)} (per g: "
+            rf"largest $|$exponent$|$ of $N^*$ in $s$ over the pooled $g$: {_iv(s_iv)} (per $g$: "
             f"{[None if v is None else round(v, 3) for v in m['slope_s_per_g']]}); independence needs it "
-            f"below {split:g}, halfway to the base student's Omega(s): {_decide(s_iv, split, 'below')}",
-            "The required sample amount N_s is independent of s, the 'complexity' of the ground truth."),
+            rf"below {split:g}, halfway to the base student's $\Omega(s)$: {_decide(s_iv, split, 'below')}",
+            r"The required sample amount $N_s$ is independent of $s$, the 'complexity' of the ground truth."),
         base_grows_with_s=(
             base_status,
-            f"base student (targets only): exponent of N* in s: {_iv(base_iv)}; Omega(s) needs it above "
-            f"{split:g}: {base_status} ({censored} base thresholds beyond the grid enter at N_max: "
-            f"lower bounds)",
-            "If we only use the targets to train the student, N_s should at least be Omega(s)."),
+            rf"base student (targets only): exponent of $N^*$ in $s$: {_iv(base_iv)}; $\Omega(s)$ needs it above "
+            rf"{split:g}: {base_status} ({censored} base thresholds beyond the grid enter at the largest $N_s$: "
+            r"lower bounds)",
+            r"If we only use the targets to train the student, $N_s$ should at least be $\Omega(s)$."),
         threshold_logarithmic_in_d=(
             d_status, d_text,
-            "N_s in Omega~(g^2 log d_x): the samples needed grow with log d_x."),
+            r"$N_s \in \widetilde\Omega(g^2 \log d_x)$: the samples needed grow with $\log d_x$."),
         lasso_converged=(
             m["all_converged"] and m["max_rel_gap"] <= m["gap_bound"],
-            f"largest relative duality gap {m['max_rel_gap']:.2g} <= {m['gap_bound']:.2g} (2 tol), "
-            f"largest iteration count {m['max_n_iter']} < max_iter",
+            rf"largest relative duality gap {m['max_rel_gap']:.2g} $\le$ {m['gap_bound']:.2g} (twice the "
+            f"solver's tolerance), largest iteration count {m['max_n_iter']}, below the iteration limit",
             "The student minimizes (7): each LASSO is solved to its duality-gap tolerance."),
     )
 
@@ -318,21 +320,21 @@ _COMMON = {"sigma": 0.3, "kappa": 1.0, "eta": 0.25, "penalty": "theory", "tol": 
 _METRICS = {
     "eta": Metric(r"tolerance $\eta$: $N^*$ is where the error stays within $(1+\eta)\times$ the optimum", "1"),
     "g_min": Metric("smallest group size of the grid", "neurons"),
-    "N_star_small_g_max": Metric(r"largest $N^*$ of the smallest $g$ over $(s, d_x)$", "samples", "N* (small g)"),
+    "N_star_small_g_max": Metric(r"largest $N^*$ of the smallest $g$ over $(s, d_x)$", "samples", "$N^*$ (small $g$)"),
     "small_g_reached": Metric(r"the smallest $g$ reaches $(1+\eta)\times$ optimum on the grid at every $(s, d_x)$",
                               "bool"),
     "ratio_at_Nmax_small_g": Metric(r"seed-mean test error$/$optimum of the smallest $g$ at the largest $N_s$, "
                                     r"per $(s, d_x)$", "1"),
     "slope_g": Metric(r"exponent $b$ of $N^* \propto g^b$ (one intercept per $(s, d_x)$; 1 for "
-                      r"$g\log d_x$, 2 for $g^2\log d_x$)", "1", "exponent in g"),
+                      r"$g\log d_x$, 2 for $g^2\log d_x$)", "1", "exponent in $g$"),
     "slope_s_per_g": Metric(r"exponent of $N^*$ in $s$ for each pooled $g$", "1"),
     "max_abs_slope_s": Metric(r"largest $|$exponent of $N^*$ in $s|$ over the pooled $g$ (0 when independent "
-                              r"of $s$)", "1", "|exponent in s|"),
+                              r"of $s$)", "1", "$|$exponent in $s|$"),
     "slope_s_base": Metric(r"exponent of the base student's $N^*$ in $s$ (1 for $\Omega(s)$)", "1",
-                           "base exponent in s"),
+                           "base exponent in $s$"),
     "base_censored": Metric(r"base thresholds beyond the largest $N_s$ (entered at $N_{max}$)", "thresholds"),
     "elasticity_d": Metric(r"$d\log N^*/d\log d_x$ of the pooled thresholds ($1/\log d_x$ for "
-                           r"$N^*\propto\log d_x$)", "1", "elasticity in d"),
+                           r"$N^*\propto\log d_x$)", "1", "elasticity in $d_x$"),
     "slope_logd": Metric(r"exponent of $N^*$ on $\log d_x$ (1 for $N^* \propto \log d_x$)", "1"),
     "cv_N_star_over_g_logd": Metric(r"coefficient of variation of $N^*/(g\log d_x)$ over the table", "1"),
     "cv_N_star_over_g2_logd": Metric(r"coefficient of variation of $N^*/(g^2\log d_x)$ over the table", "1"),
@@ -341,9 +343,9 @@ _METRICS = {
     "bootstrap_seed": Metric("seed of the verdict's bootstrap resampling", "1"),
     "max_rel_gap": Metric(r"largest LASSO duality gap relative to the objective at $v = 0$", "1",
                           "duality gap"),
-    "gap_bound": Metric(r"the solver's stop level, $2\,$tol", "1"),
+    "gap_bound": Metric("the solver's stop level: twice its tolerance", "1"),
     "max_n_iter": Metric("largest coordinate-descent iteration count", "iterations"),
-    "all_converged": Metric("every LASSO within its gap bound and below max_iter", "bool"),
+    "all_converged": Metric("every LASSO within its gap bound and below the iteration limit", "bool"),
 }
 
 register(Claim(
@@ -370,18 +372,18 @@ register(Claim(
         r"$x + \epsilon$.",
         r"An $\ell_1$ penalty $\lambda_k\|[W_1]_{G_k}\|_1$ on the student's first layer; since "
         r"$\min\{\|W_1\|_1 : PW_1 = V\} = \|V\|_1$, Eq. (7) plus the penalty splits exactly into $s/g$ "
-        r"independent LASSOs (scikit-learn Lasso, $\alpha = \lambda/(2N_s)$, no intercept, explicit tol and "
-        r"max_iter).",
+        r"independent LASSOs (scikit-learn Lasso, $\alpha = \lambda/(2N_s)$, no intercept, explicit "
+        r"tolerance and iteration limit).",
         r"Penalty (default 'theory'): $\alpha_k = \kappa\sqrt{1+\sigma^2}\,\sigma_{e,k}\sqrt{2\log d_x/N_s}$, "
         r"$\sigma_{e,k}^2 = \sigma^2\|\beta^*_{G_k}\|^2/(1+\sigma^2)$, $\kappa = 1$ (the universal threshold "
-        r"with the oracle noise level); 'cv' uses LassoCV instead.",
+        r"with the oracle noise level); 'cv' chooses $\alpha_k$ by cross-validation instead.",
         r"Base student: the LASSO on $(x + \epsilon, y)$ with the same rule (it equals the pooled student "
         r"with $g = s$).",
     ),
     method=(
-        r"For every $(s, d_x, N_s, \text{seed})$ one sample is drawn and the pooled student is fitted for "
-        r"every $g$ and the base student on it (paired across $g$; one ground truth per $(s, d_x, "
-        r"\text{seed})$ shared by all $N_s$). The test error is exact, $c\|w - \beta^*/c\|^2 + "
+        r"For every $(s, d_x, N_s)$ and seed one sample is drawn and the pooled student is fitted for "
+        r"every $g$ and the base student on it (paired across $g$; one ground truth per $(s, d_x)$ "
+        r"and seed, shared by all $N_s$). The test error is exact, $c\|w - \beta^*/c\|^2 + "
         r"\sigma^2\|\beta^*\|^2/c$ with $c = 1 + \sigma^2$, reported as a ratio to the optimum. "
         r"$N^*(g, s, d_x)$ is the smallest $N_s$ from which the seed-mean ratio stays $\le 1 + \eta$ "
         r"(log-log interpolation between grid points). Growth exponents of $N^*$ are least-squares "
@@ -393,8 +395,9 @@ register(Claim(
         r"$s|$ lies below 1/2 and (d) the base student's above 1/2 (halfway between independence and "
         r"$\Omega(s)$); (e) the elasticity $d\log N^*/d\log d_x$ lies below 1/2 (logarithmic, not "
         r"polynomial, in $d_x$; the exponent on $\log d_x$ is reported with it); (f) every LASSO's duality "
-        r"gap is within 2 tol and no fit hit max_iter. Also reported: the spread of $N^*/(g\log d_x)$ and "
-        r"$N^*/(g^2\log d_x)$ and the full $N^*$ table (metrics N_star_s<s>_d<d>, columns g then base)."),
+        r"gap is within twice the solver's tolerance and no fit hit the iteration limit. Also reported: the "
+        r"spread of $N^*/(g\log d_x)$ and $N^*/(g^2\log d_x)$ and the full $N^*$ table (one row per "
+        r"$(s, d_x)$: each $g$, then the base student)."),
     scales={
         "smoke": {"d_values": [50, 200], "s_values": [4, 16], "g_values": [1, 2, 4],
                   "N_values": _sqrt2_grid(20, 1280), "seeds": 8, **_COMMON},

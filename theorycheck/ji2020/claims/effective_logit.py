@@ -45,8 +45,8 @@ CRITERIA = {"residual_tol": 1e-10, "rho1_tol": 1e-10, "closed_form_tol": 1e-8, "
             "no_jump_tol": 1e-12, "z0_slope_tol": 0.05, "fd_tol": 1e-5, "rho1_formula_tol": 1e-8}
 
 PAPER_SAYS = {
-    "root": "Corollary 1: the student minimises the loss at each sample point, so dl/dz_s = 0 (Eq. 1)",
-    "defines": "\"solution to Eq. 1 defines an effective student logit z_s,eff(z_t, y_g)\"",
+    "root": r"Corollary 1: the student minimises the loss at each sample point, so $d\ell/d\hat z_s = 0$ (Eq. 1)",
+    "defines": r'"solution to Eq. 1 defines an effective student logit $z_{s,\mathrm{eff}}(z_t, y_g)$"',
     "discontinuity": "\"this results in discontinuities in student's learned output function\"",
 }
 
@@ -131,39 +131,45 @@ def verdict(m, p, c):
     slope_tol = c["z0_slope_tol"]
     crit = dict(
         residual=(m["max_residual"] < c["residual_tol"] and m["all_converged"],
-                  f"max |F(z_eff)| / (rho/T + 1 - rho) = {m['max_residual']:.2e} < {c['residual_tol']:g}, "
-                  f"all converged = {m['all_converged']}", PAPER_SAYS["root"]),
-        monotone=(m["monotone_each_side"], "z_eff strictly increasing in z_t on each side of 0",
+                  rf"largest $|F(z_{{s,\mathrm{{eff}}}})|/(\rho/T + 1 - \rho)$: {m['max_residual']:.2e} < "
+                  f"{c['residual_tol']:g}; "
+                  + ("every grid point converged" if m["all_converged"] else "some grid points did not converge"),
+                  PAPER_SAYS["root"]),
+        monotone=(m["monotone_each_side"], r"$z_{s,\mathrm{eff}}$ strictly increasing in $z_t$ on each side of 0",
                   PAPER_SAYS["defines"]),
         rho_one=(m["rho1_max_err"] < c["rho1_tol"],
-                 f"rho = 1 gives z_t: rel. err {m['rho1_max_err']:.2e} < {c['rho1_tol']:g}", PAPER_SAYS["root"]),
+                 rf"$\rho = 1$ gives $z_t$: relative error {m['rho1_max_err']:.2e} < {c['rho1_tol']:g}",
+                 PAPER_SAYS["root"]),
         jump_table=(m["jump_vs_table_max_err"] < c["jump_table_tol"],
-                    f"jump 2 z_0 vs an independent Brent table: {m['jump_vs_table_max_err']:.2e} < "
+                    f"jump $2z_0$ against an independent Brent table: {m['jump_vs_table_max_err']:.2e} < "
                     f"{c['jump_table_tol']:g}", PAPER_SAYS["discontinuity"]),
-        jump_rho=(m["jump_grows_as_rho_falls"], "jump grows strictly as rho falls (each T)",
+        jump_rho=(m["jump_grows_as_rho_falls"], r"the jump grows strictly as $\rho$ falls (each $T$)",
                   PAPER_SAYS["discontinuity"]),
         z0_diverges=(m["z0_diverges_as_rho_to_0"] and abs(m["z0_log_slope_min"] - 1) < slope_tol
                      and abs(m["z0_log_slope_max"] - 1) < slope_tol,
-                     f"z_0 ~ ln(2T/rho) -> inf as rho -> 0: slope in ln(1/rho) over the smallest decade "
-                     f"[{m['z0_log_slope_min']:.4f}, {m['z0_log_slope_max']:.4f}] within {slope_tol:g} of 1",
+                     r"$z_0 \sim \ln(2T/\rho) \to \infty$ as $\rho \to 0$: slope in $\ln(1/\rho)$ over the "
+                     f"smallest decade in [{m['z0_log_slope_min']:.4f}, {m['z0_log_slope_max']:.4f}], "
+                     f"within {slope_tol:g} of 1",
                      PAPER_SAYS["discontinuity"]),
         derivative=(m["fd_max_rel_err"] < c["fd_tol"] and m["rho1_sensitivity_formula_err"] < c["rho1_formula_tol"],
-                    f"implicit derivatives vs finite differences: rel. err {m['fd_max_rel_err']:.2e} < {c['fd_tol']:g}; "
-                    f"rho = 1 formula vs implicit: {m['rho1_sensitivity_formula_err']:.2e} < {c['rho1_formula_tol']:g}",
+                    f"implicit derivatives against finite differences: relative error {m['fd_max_rel_err']:.2e} "
+                    f"< {c['fd_tol']:g}; the $\\rho = 1$ formula against the implicit derivative: "
+                    f"{m['rho1_sensitivity_formula_err']:.2e} < {c['rho1_formula_tol']:g}",
                     PAPER_SAYS["defines"]),
     )
     if m["closed_form_T1_max_err"] is not None:
         tol = c["closed_form_tol"]
         crit["closed_form"] = (m["closed_form_T1_max_err"] < tol and m["table_T1_vs_log_formula"] < tol,
-                               f"T = 1 closed form: {m['closed_form_T1_max_err']:.2e} < {tol:g}; "
-                               f"2 ln((2-rho)/rho) table: {m['table_T1_vs_log_formula']:.2e} < {tol:g}",
+                               f"$T = 1$ closed form: {m['closed_form_T1_max_err']:.2e} < {tol:g}; "
+                               r"table against $2\ln((2-\rho)/\rho)$: "
+                               f"{m['table_T1_vs_log_formula']:.2e} < {tol:g}",
                                PAPER_SAYS["defines"])
     if m["jump_grows_with_T"] is not None:
-        crit["jump_T"] = (m["jump_grows_with_T"], "jump grows strictly with T (each rho < 1)",
+        crit["jump_T"] = (m["jump_grows_with_T"], r"the jump grows strictly with $T$ (each $\rho < 1$)",
                           PAPER_SAYS["discontinuity"])
     if m["jump_zero_at_rho1"] is not None:
         crit["no_jump_rho1"] = (m["jump_zero_at_rho1"] < c["no_jump_tol"],
-                                f"no jump at rho = 1 ({m['jump_zero_at_rho1']:.1e} < {c['no_jump_tol']:g})",
+                                f"no jump at $\\rho = 1$ ({m['jump_zero_at_rho1']:.1e} < {c['no_jump_tol']:g})",
                                 PAPER_SAYS["discontinuity"])
     return Verdict.from_criteria(**crit)
 
@@ -240,9 +246,9 @@ CLAIM = register(Claim(
         "discontinuities in the student's learned output function. The properties checked are derived for "
         "this toolkit, not quoted: the root is unique and finite for $\\rho > 0$; $\\rho = 1$ gives $z_t$; at "
         "$T = 1$, $z_{s,\\mathrm{eff}} = \\mathrm{logit}(\\rho\\sigma(z_t) + (1-\\rho) y_g)$; for a perfect teacher "
-        "($y_g = 1[z_t > 0]$) $z_{s,\\mathrm{eff}}$ jumps at $z_t = 0$ by $2z_0$, with "
+        "($y_g = \\mathbb{1}[z_t > 0]$) $z_{s,\\mathrm{eff}}$ jumps at $z_t = 0$ by $2z_0$, with "
         "$z_0 = \\ln((2-\\rho)/\\rho)$ at $T = 1$, growing with $T$ and diverging as $\\rho \\to 0$."),
-    assumptions=("binary labels $y_g \\in \\{0, 1\\}$, perfect teacher $y_g = 1[z_t > 0]$ on the grid",
+    assumptions=("binary labels $y_g \\in \\{0, 1\\}$, perfect teacher $y_g = \\mathbb{1}[z_t > 0]$ on the grid",
                  "soft ratio $\\rho \\in (0, 1]$; $\\rho = 0$ has no finite root (refused by the solver)",
                  "temperature $T \\in [0.01, 100]$, teacher logits $|z_t| \\le 16\\,T$"),
     method=(
@@ -264,8 +270,8 @@ CLAIM = register(Claim(
     criteria=CRITERIA,
     measure=measure, verdict=verdict, figure=figure, estimate=estimate, metrics=METRICS,
     key_metrics=("max_residual", "jump_vs_table_max_err", "fd_max_rel_err"),
-    scale_note=("Deterministic (no random numbers). The grids (z_t in [-8, 8], T in {1, 2, 5}, "
-                "rho in {0.1, 0.5, 0.9, 0.99, 1}) were chosen for this toolkit; the derivative formulas and "
+    scale_note=("Deterministic (no random numbers). The grids ($z_t \\in [-8, 8]$, $T \\in \\{1, 2, 5\\}$, "
+                "$\\rho \\in \\{0.1, 0.5, 0.9, 0.99, 1\\}$) were chosen for this toolkit; the derivative formulas and "
                 "the jump table are derived, not quoted from the paper. " + PAPER_NOTE),
     validate=validate, tags=("closed-form",),
 ))

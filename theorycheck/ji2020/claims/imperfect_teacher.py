@@ -51,12 +51,13 @@ CRITERIA = {"level": 0.95, "little_portion_max": 0.5, "teacher_err_range": [0.01
             "rounding_n_eps": 64}
 
 PAPER_SAYS = {
-    "gain": "\"rho = 1 is not optimal, and a little portion of hard label is needed\"",
+    "gain": r'"$\rho = 1$ is not optimal, and a little portion of hard label is needed"',
     "little": "\"a little portion of hard label is needed\"",
     "derivative": "\"adding hard labels can reduce the angle between the weights of oracle and student\"",
     "control": "(abstract) with a perfect teacher, a high ratio of soft labels is beneficial",
     "teacher": "\"in practical KD, teacher is not perfect\"",
-    "formula": "d cos(alpha) / d(1 - rho) at rho = 1 is given by the poster's inner-product formula",
+    "formula": r"$\partial\cos\alpha(\Delta_{\hat w}, \Delta_{w_g})/\partial(1-\rho)$ at $\rho = 1$ is given by the "
+               "poster's inner-product formula",
     "perfect": "the formula's two terms cancel when the teacher is the oracle (no mistakes to correct)",
 }
 
@@ -135,19 +136,19 @@ def _empirical(m, p, c):
     little = c["little_portion_max"]
     crit = {
         "not_optimal": interval_criterion(
-            f"error at rho = 1 minus error at the best rho in [{1 - little:g}, 1) (chosen on one half of the test "
-            "set, read on the other)", per_seed["gain_little_over_rho1"], 0.0, "above", level,
+            f"error at $\\rho = 1$ minus error at the best $\\rho \\in [{1 - little:g}, 1)$ (chosen on one half of "
+            "the test set, read on the other)", per_seed["gain_little_over_rho1"], 0.0, "above", level,
             PAPER_SAYS["gain"], on),
         "little_portion": interval_criterion(
-            f"error at the best rho < {1 - little:g} (hard labels outweigh soft ones) minus error at the best "
-            f"rho in [{1 - little:g}, 1)", per_seed["gain_little_over_large"], 0.0, "above", level,
+            f"error at the best $\\rho < {1 - little:g}$ (hard labels outweigh soft ones) minus error at the best "
+            f"$\\rho \\in [{1 - little:g}, 1)$", per_seed["gain_little_over_large"], 0.0, "above", level,
             PAPER_SAYS["little"], on),
         "derivative_sign": interval_criterion(
-            "d cos(alpha_g) / d(1 - rho) at rho = 1", per_seed["deriv_at_rho1"], 0.0, "above", level,
+            r"$\partial\cos\alpha_g/\partial(1-\rho)$ at $\rho = 1$", per_seed["deriv_at_rho1"], 0.0, "above", level,
             PAPER_SAYS["derivative"], on),
         "perfect_control": interval_criterion(
-            f"negative control, perfect teacher: error at the best rho in [{1 - little:g}, 1) minus error at "
-            "rho = 1", per_seed["perfect_gain_rho1_over_little"], 0.0, "above", level,
+            f"negative control, perfect teacher: error at the best $\\rho \\in [{1 - little:g}, 1)$ minus error at "
+            r"$\rho = 1$", per_seed["perfect_gain_rho1_over_little"], 0.0, "above", level,
             PAPER_SAYS["control"], on),
     }
     crit["teacher"] = ("PASS" if lo <= teacher_err_mean <= hi else "INCONCLUSIVE",
@@ -241,16 +242,18 @@ def verdict(m, p, c):
     crit = _empirical(m, p, c)
     tol = c["rounding_n_eps"] * p["n"] * EPS
     crit["derivative_fd"] = (m["fd_max_rel_err"] < c["fd_tol"],
-                             f"analytic derivative vs finite difference (Richardson, step {p['fd_eps']:g}), "
-                             f"largest error over the seeds relative to |t1| + |t2|: {m['fd_max_rel_err']:.2e} "
-                             f"< {c['fd_tol']:g}", PAPER_SAYS["formula"])
+                             f"analytic derivative against finite difference (Richardson, step {p['fd_eps']:g}), "
+                             "largest error over the seeds relative to $|t_1| + |t_2|$, the sizes of the formula's "
+                             f"two terms: {m['fd_max_rel_err']:.2e} < {c['fd_tol']:g}", PAPER_SAYS["formula"])
     crit["perfect_zero"] = (m["perfect_deriv_max_rel"] <= tol,
-                            f"perfect teacher: |t1 - t2| / max(|t1|, |t2|) = {m['perfect_deriv_max_rel']:.1e} "
-                            f"<= {c['rounding_n_eps']:g} n eps = {tol:.1e} at every seed", PAPER_SAYS["perfect"])
+                            rf"perfect teacher: $|t_1 - t_2|/\max(|t_1|, |t_2|)$ = {m['perfect_deriv_max_rel']:.1e} "
+                            f"$\\le$ {tol:.1e} ({c['rounding_n_eps']:g} $n$ machine epsilons) at every seed",
+                            PAPER_SAYS["perfect"])
     crit["perfect_alignment"] = (m["perfect_cos_excess_max"] <= tol,
-                                 f"perfect teacher: cos(alpha_g) is largest at rho = 1 (the projection of the oracle "
-                                 f"weight is the best-aligned vector of the span): largest excess over rho = 1 "
-                                 f"{m['perfect_cos_excess_max']:.1e} <= {tol:.1e} at every seed",
+                                 r"perfect teacher: $\cos\alpha_g$ is largest at $\rho = 1$ (the projection of the "
+                                 r"oracle weight is the best-aligned vector of the span): largest excess over "
+                                 r"$\rho = 1$ "
+                                 f"{m['perfect_cos_excess_max']:.1e} $\\le$ {tol:.1e} at every seed",
                                  PAPER_SAYS["control"])
     return Verdict.from_criteria(**crit)
 
@@ -278,7 +281,7 @@ def figure(result, fig):
 
 
 METRICS = {
-    "rho_star": Metric("soft ratio $\\rho^*$ of the smallest mean error over seeds", "1", "rho*"),
+    "rho_star": Metric("soft ratio $\\rho^*$ of the smallest mean error over seeds", "1", "$\\rho^*$"),
     "gain_little_over_rho1_mean": Metric(
         "mean over seeds of $E(\\rho=1) - E(\\hat\\rho)$, $\\hat\\rho$ the best ratio with a little portion "
         "$1-\\rho$ of hard labels (chosen and judged on different halves of the test set)",
@@ -294,7 +297,8 @@ METRICS = {
     "err_halves": Metric("per seed: the student's error at each $\\rho$ on the even and on the odd test points",
                          "fraction of test points"),
     "err_halves_perfect": Metric("the same for the perfect teacher", "fraction of test points"),
-    "deriv_positive_frac": Metric("fraction of seeds with a positive derivative at $\\rho=1$", "1", "deriv>0"),
+    "deriv_positive_frac": Metric("fraction of seeds with a positive derivative at $\\rho=1$", "1",
+                                  "derivative $> 0$"),
     "deriv_positive_frac_interval": Metric("95% exact binomial interval of that fraction", "1"),
     "teacher_err_mean": Metric("teacher's error against the ground truth $y_g$, mean over seeds",
                                "fraction of test points", "teacher error"),
@@ -334,13 +338,13 @@ CLAIM = register(Claim(
         "positive when the teacher makes more mistakes than the best hard-label student. The explicit form "
         "used here, with $\\delta_n = T^2 (y_{g,n} - \\sigma(z_{t,n})) / \\sigma'(z_{t,n}/T)$, is derived for this "
         "toolkit (the paper's own derivation was not available); it vanishes for a perfect teacher."),
-    assumptions=("ground truth $z_g$: a kernel machine of the network's NTK, $y_g = 1[z_g > 0]$ "
+    assumptions=("ground truth $z_g$: a kernel machine of the network's NTK, $y_g = \\mathbb{1}[z_g > 0]$ "
                  "(reconstructed setting); a draw whose ground truth keeps one sign on every point has no "
                  "decision boundary, is not a binary classification problem and is replaced by the next draw",
                  "teacher: the ridgeless kernel interpolant of $z_g$ from 25 random points, imperfect "
                  "(reconstructed setting)",
                  "student: the converged linearised network (kernel regression of $z_{s,\\mathrm{eff}}$) on "
-                 "n = 200 points; $\\rho = 0$ stands for the limit $\\rho\\to0^+$, whose decisions are those of "
+                 "$n = 200$ points; $\\rho = 0$ stands for the limit $\\rho\\to0^+$, whose decisions are those of "
                  "the interpolant of $2y_g - 1$"),
     method=(
         "For each seed (teacher, training and test points): the student's error against $y_g$ on 20 000 test "
@@ -356,7 +360,7 @@ CLAIM = register(Claim(
         "claim's regime (inconclusive). Seeds come in looks of 6, added while a criterion is inconclusive, up "
         "to 48. Deterministic checks at every seed: the derivative matches the finite difference to 1e-3 of "
         "the size of its two terms; for a perfect teacher the derivative vanishes and $\\cos\\alpha_g$ is "
-        "largest at $\\rho = 1$, both to 64 n machine epsilons. The poster's condition (teacher worse than "
+        "largest at $\\rho = 1$, both to $64n$ machine epsilons. The poster's condition (teacher worse than "
         "the best hard-label student) is met in few seeds of this setting; how many, and how many of them "
         "have a positive derivative, is reported."),
     scales={"smoke": dict(BASE, n_test=5000, seed_budget=24),
@@ -367,10 +371,10 @@ CLAIM = register(Claim(
     criteria=CRITERIA,
     measure=measure, verdict=verdict, figure=figure, estimate=estimate, metrics=METRICS,
     key_metrics=("gain_little_over_rho1_mean", "rho_star", "deriv_positive_frac", "teacher_err_mean", "seeds_used"),
-    scale_note=("The derivative formula, the teacher construction and the settings (d = 5, 40 centres with "
-                "coefficients of standard deviation 3, teacher from 25 points, n = 200, T = 2, 20 000 test "
+    scale_note=("The derivative formula, the teacher construction and the settings ($d = 5$, 40 centres with "
+                "coefficients of standard deviation 3, teacher from 25 points, $n = 200$, $T = 2$, 20 000 test "
                 "points, looks of 6 seeds up to 48) were reconstructed and written down before the check was run; "
-                "no optimal rho is quoted from the paper. Smoke: 5 000 test points and at most 24 seeds. "
+                "no optimal $\\rho$ is quoted from the paper. Smoke: 5 000 test points and at most 24 seeds. "
                 + PAPER_NOTE),
     validate=validate, tags=("ntk",),
 ))

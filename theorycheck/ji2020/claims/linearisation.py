@@ -43,11 +43,12 @@ CRITERIA = {"rate_n_se": 3.0, "rmse_tol_at_16384": 0.03, "gram_mc_ratio_max": 2.
             "f0_tol": 1e-12}
 
 PAPER_SAYS = {
-    "approx": "Corollary 2: \"the student network can be approximated with its linear version\" f(x; w0) + "
-              "Delta_w^T phi(x)",
-    "kernel": "\"empirical tangent kernel Theta_hat(X, X) ~ Theta(X, X)\", the NTK being its infinite-width limit",
-    "converged": "\"the converged student weight change is Delta_w = phi(X) Theta_hat(X, X)^{-1} Delta_z\"",
-    "init": "Delta_z = z - f(X; w0): with the antisymmetric initialisation f(X; w0) = 0",
+    "approx": r'Corollary 2: "the student network can be approximated with its linear version" '
+              r"$f(x; w_0) + \Delta_w^\top\phi(x)$",
+    "kernel": r'"empirical tangent kernel $\hat\Theta(X, X) \approx \Theta(X, X)$", the NTK being its '
+              "infinite-width limit",
+    "converged": r'"the converged student weight change is $\Delta_{\hat w} = \phi(X)\hat\Theta(X, X)^{-1}\Delta_z$"',
+    "init": r"$\Delta_z = z - f(X; w_0)$: with the antisymmetric initialisation $f(X; w_0) = 0$",
 }
 
 
@@ -140,22 +141,24 @@ def verdict(m, p, c):
     k, b, se = c["rate_n_se"], m["slope_rmse_vs_ntk"], m["slope_rmse_vs_ntk_se"]
     return Verdict.from_criteria(
         rate=(b + k * se < 0 and b - k * se <= -0.5,
-              f"log-log exponent of the network-vs-NTK gap in the width {b:.3f} +- {se:.3f} (standard error): "
-              f"{b + k * se:.3f} < 0 and {b - k * se:.3f} <= -1/2 at {k:g} standard errors (theory: m^(-1/2))",
+              f"log-log exponent in the width $m$ of the gap between network and NTK dynamics: {b:.3f} $\\pm$ "
+              f"{se:.3f} (standard error); at {k:g} standard errors, {b + k * se:.3f} < 0 and {b - k * se:.3f} "
+              r"$\le -1/2$ (theory: $m^{-1/2}$)",
               PAPER_SAYS["approx"]),
         size=(m["rmse_at_largest"] < rmse_tol,
-              f"gap at m = {mmax}: {m['rmse_at_largest']:.4f} of the outputs' RMS < {rmse_tol:.4f} "
-              f"(= {c['rmse_tol_at_16384']:g} at m = 16384, scaled by 1/sqrt(m))", PAPER_SAYS["approx"]),
+              f"gap at $m = {mmax}$: {m['rmse_at_largest']:.4f} of the outputs' RMS < {rmse_tol:.4f} "
+              f"({c['rmse_tol_at_16384']:g} at $m = 16384$, scaled like $1/\\sqrt{{m}}$)", PAPER_SAYS["approx"]),
         gram=(m["gram_err_over_mc_max"] <= c["gram_mc_ratio_max"],
               f"empirical NTK Gram error over its predicted Monte Carlo RMS, largest over seeds and widths: "
-              f"{m['gram_err_over_mc_max']:.2f} <= {c['gram_mc_ratio_max']:g} (log-log slope of the error "
-              f"{m['slope_gram']:.3f}, theory -1/2)", PAPER_SAYS["kernel"]),
+              f"{m['gram_err_over_mc_max']:.2f} $\\le$ {c['gram_mc_ratio_max']:g} (log-log slope of the error "
+              f"{m['slope_gram']:.3f}, theory $-1/2$)", PAPER_SAYS["kernel"]),
         limit=(m["kernel_gd_vs_regression"] < c["limit_tol"],
                f"kernel gradient descent run to gradient norm {m['kernel_gd_limit_grad_norm']:.1e} "
-               f"({m['kernel_gd_limit_steps']} steps at most) vs kernel regression on z_eff: "
+               f"({m['kernel_gd_limit_steps']} steps at most) against kernel regression on "
+               r"$z_{s,\mathrm{eff}}$: "
                f"{m['kernel_gd_vs_regression']:.2e} < {c['limit_tol']:g}", PAPER_SAYS["converged"]),
         zero_init=(m["max_abs_f0"] < c["f0_tol"],
-                   f"antisymmetric initialisation: max |f(x; w0)| = {m['max_abs_f0']:.1e} < {c['f0_tol']:g}",
+                   f"antisymmetric initialisation: $\\max|f(x; w_0)|$ = {m['max_abs_f0']:.1e} < {c['f0_tol']:g}",
                    PAPER_SAYS["init"]),
     )
 
@@ -192,7 +195,7 @@ METRICS = {
     "slope_rmse_vs_ntk_se": Metric("its standard error", "1"),
     "rmse_vs_ntk": Metric("test RMSE between the network and the NTK dynamics at equal training time, relative "
                           "to the outputs' RMS, per width (seed means)", "1"),
-    "rmse_at_largest": Metric("that gap at the largest width", "1", "gap at m_max"),
+    "rmse_at_largest": Metric("that gap at the largest width", "1", "gap at $m_{\\max}$"),
     "slope_rmse_vs_empirical_lin": Metric("log-log slope of the gap between the network and its own "
                                           "linearisation $f(x;w_0)+\\Delta_w^\\top\\phi(x)$", "1"),
     "slope_gram": Metric("log-log slope of the relative Frobenius error of $\\hat\\Theta(X,X)$ against "
@@ -233,14 +236,14 @@ CLAIM = register(Claim(
                  "full-batch gradient descent with half the stability limit of the kernel dynamics as step "
                  "(the paper gives no step size)"),
     method=(
-        "For each width m and seed, train the network (NTK parameterisation mapped to the standard layout "
-        "by a 1/m learning-rate factor on the second layer) and run function-space gradient descent "
+        "For each width $m$ and seed, train the network (NTK parameterisation mapped to the standard layout "
+        "by a $1/m$ learning-rate factor on the second layer) and run function-space gradient descent "
         "$z \\leftarrow z - \\eta\\Theta\\,\\partial\\mathcal L/\\partial z$ with the analytic NTK and with the "
         "empirical NTK at initialisation, for the same steps and $\\eta$. Measure the relative RMSE on test "
         "points between network and NTK dynamics, between network and its own linearisation, and the "
         "relative Frobenius error of the empirical Gram matrix. Pass if the least-squares exponent of the "
-        "network-vs-NTK gap in m (every seed and width) is negative and no slower than $-1/2$, each within "
-        "3 standard errors of the fit; the gap at the largest width is below 0.03 sqrt(16384/m); the Gram "
+        "network-vs-NTK gap in $m$ (every seed and width) is negative and no slower than $-1/2$, each within "
+        "3 standard errors of the fit; the gap at the largest width is below $0.03\\sqrt{16384/m}$; the Gram "
         "error is at most twice its predicted Monte Carlo RMS at every seed and width (the per-neuron "
         "variance of the same network; a wrong analytic constant would make this ratio grow like "
         "$\\sqrt m$); kernel gradient descent run until its gradient norm is below 1e-12 matches kernel "
@@ -251,8 +254,8 @@ CLAIM = register(Claim(
     criteria=CRITERIA,
     measure=measure, verdict=verdict, figure=figure, estimate=estimate, metrics=METRICS,
     key_metrics=("slope_rmse_vs_ntk", "rmse_at_largest", "gram_err_over_mc_max"),
-    scale_note=("Settings (d = 10, n = 40, 500 test points, 20 centres, rho = 1, T = 1, 2000 steps, "
-                "3 seeds, widths 256..16384) and the 3% gap at m = 16384 were written down for this toolkit "
+    scale_note=("Settings ($d = 10$, $n = 40$, 500 test points, 20 centres, $\\rho = 1$, $T = 1$, 2000 steps, "
+                "3 seeds, widths 256 to 16384) and the 3% gap at $m = 16384$ were written down for this toolkit "
                 "before the check was run. Smoke: widths up to 4096, two seeds, 300 steps (the kernel "
                 "dynamics are already near their limit). " + PAPER_NOTE),
     validate=validate, tags=("network", "ntk"),

@@ -31,8 +31,8 @@ BASE = {"d": 5, "n_centres": 40, "c_std": 1.0, "T": 2.0, "rhos": [1.0, 0.5, 0.1,
 CRITERIA = {"rounding_n_eps": 4}
 
 PAPER_SAYS = {
-    "bound": "Theorem (Risk Bound): R_n <= p(pi/2 - alpha_n)",
-    "alpha": "\"the student learns a projection ... so that alpha_n decreases with n\"",
+    "bound": r"Theorem (Risk Bound): $\mathcal R_n \le p(\pi/2 - \bar\alpha_n)$",
+    "alpha": r'"the student learns a projection ... so that $\bar\alpha_n$ decreases with $n$"',
     "area": "\"... and the wrong prediction area decrease\"",
 }
 
@@ -115,21 +115,23 @@ def verdict(m, p, c):
     tol = c["rounding_n_eps"] * p["n_grid"][-1] * m["max_cond"] * EPS
     tight = m["R_over_B_rho1_at_nmax"]
     tight_text = ("" if tight is None else
-                  f"; tightness at n = {p['n_grid'][-1]}: R_n / B_n = {tight:.2g} at rho = 1 (R_n = "
-                  f"{m['R_rho1_at_nmax']:.2g}, B_n = {m['B_rho1_at_nmax']:.2g})")
+                  rf"; tightness at $n = {p['n_grid'][-1]}$: $\mathcal R_n/B_n$ = {tight:.2g} at $\rho = 1$ "
+                  rf"($\mathcal R_n$ = {m['R_rho1_at_nmax']:.2g}, $B_n$ = {m['B_rho1_at_nmax']:.2g})")
     crit = dict(
         bound_holds=(m["violations"] == 0 and m["max_R_minus_B"] <= 0,
                      f"{m['violations']} misclassified test points outside the bound's region, "
-                     f"max(R_n - B_n) = {m['max_R_minus_B']:.4f} <= 0 (the bound holds by construction: a "
+                     rf"largest $\mathcal R_n - B_n$ = {m['max_R_minus_B']:.4f} $\le 0$ (the bound holds by "
+                     f"construction: a "
                      f"consistency check of the implementation){tight_text}", PAPER_SAYS["bound"]),
         alpha_nonincreasing=(m["cos_alpha_rho1_max_drop"] <= tol,
-                             f"rho = 1: largest fall of cos alpha_n along the nested sets "
-                             f"{m['cos_alpha_rho1_max_drop']:.1e} <= {c['rounding_n_eps']:g} n cond eps = "
-                             f"{tol:.1e} at every seed (alpha_n never grows)", PAPER_SAYS["alpha"]),
+                             r"$\rho = 1$: largest fall of $\cos\bar\alpha_n$ along the nested sets "
+                             f"{m['cos_alpha_rho1_max_drop']:.1e} $\\le$ {tol:.1e} ({c['rounding_n_eps']:g} $n$ "
+                             "machine epsilons times the Gram matrix's condition number) at every seed "
+                             r"($\bar\alpha_n$ never grows)", PAPER_SAYS["alpha"]),
         bound_nonincreasing=(m["B_rho1_max_increase"] <= 0,
-                             f"rho = 1: largest rise of the bound B_n along the nested sets "
-                             f"{m['B_rho1_max_increase']:.1e} <= 0 at every seed; B_n = "
-                             f"{m['B_rho1_at_nmax']:.3f} at n = {p['n_grid'][-1]}", PAPER_SAYS["area"]),
+                             r"$\rho = 1$: largest rise of the bound $B_n$ along the nested sets "
+                             f"{m['B_rho1_max_increase']:.1e} $\\le 0$ at every seed; $B_n$ = "
+                             f"{m['B_rho1_at_nmax']:.3f} at $n = {p['n_grid'][-1]}$", PAPER_SAYS["area"]),
     )
     return Verdict.from_criteria(**crit)
 
@@ -166,25 +168,26 @@ def figure(result, fig):
 METRICS = {
     "violations": Metric("misclassified test points ($z_t z_s < 0$) outside the bound's region, all seeds, "
                          "$\\rho$ and $n$", "test points", "bound violations"),
-    "max_R_minus_B": Metric("largest $R_n - p(\\pi/2 - \\bar\\alpha_n)$ over seeds, $\\rho$ and $n$",
+    "max_R_minus_B": Metric("largest $\\mathcal R_n - p(\\pi/2 - \\bar\\alpha_n)$ over seeds, $\\rho$ and $n$",
                             "fraction of test points"),
-    "R_over_B_rho1": Metric("tightness of the bound: $R_n / p(\\pi/2-\\bar\\alpha_n)$ for $\\rho=1$, per $n$ "
+    "R_over_B_rho1": Metric("tightness of the bound: $\\mathcal R_n / p(\\pi/2-\\bar\\alpha_n)$ for $\\rho=1$, per $n$ "
                             "(seed means)", "1"),
-    "R_over_B_rho1_at_nmax": Metric("tightness $R_n/B_n$ at the largest $n$, $\\rho=1$", "1", "R/B"),
+    "R_over_B_rho1_at_nmax": Metric("tightness $\\mathcal R_n/B_n$ at the largest $n$, $\\rho=1$", "1",
+                                    "$\\mathcal R_n/B_n$"),
     "B_rho1_at_nmax": Metric("the bound $B_n = p(\\pi/2-\\bar\\alpha_n)$ at the largest $n$, $\\rho=1$",
-                             "fraction of test points", "B_n"),
-    "R_rho1_at_nmax": Metric("the transfer risk $R_n$ at the largest $n$, $\\rho=1$", "fraction of test points",
-                             "R_n"),
+                             "fraction of test points", "$B_n$"),
+    "R_rho1_at_nmax": Metric("the transfer risk $\\mathcal R_n$ at the largest $n$, $\\rho=1$",
+                             "fraction of test points", "$\\mathcal R_n$"),
     "alpha_rho1_at_nmax": Metric("$\\bar\\alpha_n$ at the largest $n$, $\\rho=1$", "rad"),
     "cos_alpha_rho1_max_drop": Metric("$\\rho=1$: largest fall of $\\cos\\bar\\alpha_n$ along the nested sets", "1"),
     "B_rho1_max_increase": Metric("$\\rho=1$: largest rise of $B_n$ along the nested sets", "fraction of test points"),
     "student_anti_aligned": Metric("cases with $\\bar\\alpha_n > \\pi/2$ (the bound is then 1)", "cases"),
     "max_cond": Metric("largest condition number of the regularised Gram matrix", "1"),
     "vacuous_frac_rho_lt1": Metric("share of the cases with $\\rho<1$ where the bound is at least 0.999 "
-                                   "(vacuous, as expected)", "1", "vacuous (rho<1)"),
+                                   "(vacuous, as expected)", "1", "vacuous ($\\rho<1$)"),
     "B_rho_lt1_at_nmax": Metric("the bound at the largest $n$ for each $\\rho<1$", "fraction of test points"),
     "alpha_rho_lt1_at_nmax": Metric("$\\bar\\alpha_n$ at the largest $n$ for each $\\rho<1$", "rad"),
-    "R_rho_lt1_at_nmax": Metric("$R_n$ at the largest $n$ for each $\\rho<1$", "fraction of test points"),
+    "R_rho_lt1_at_nmax": Metric("$\\mathcal R_n$ at the largest $n$ for each $\\rho<1$", "fraction of test points"),
 }
 
 CLAIM = register(Claim(
@@ -198,14 +201,14 @@ CLAIM = register(Claim(
         "the oracle's weight changes and $p(\\beta) = \\mathbb P_x[\\bar\\alpha(\\phi(x), \\Delta_{w_*}) > \\beta]$ the "
         "angle distribution. With pure soft labels the student learns the projection "
         "$\\Delta_{\\hat w} = P_\\Phi\\Delta_{w_*}$, so $\\bar\\alpha_n$ decreases with $n$ and the wrong-prediction area "
-        "decreases. The conventions (p as the tail of the folded angle, "
+        "decreases. The conventions ($p$ as the tail of the folded angle, "
         "$\\cos\\beta(x) = |z_t(x)|/(\\|\\phi(x)\\|\\|w_t\\|)$; the bound taken as 1 when the unfolded angle exceeds "
         "$\\pi/2$) are reconstructed, the paper's proof not being available."),
     assumptions=("the student is the converged linearised network: kernel regression of $z_{\\mathrm{eff}}$ with the "
                  "NTK (nugget 1e-10, treated as part of the kernel so that the identities are exact)",
                  "antisymmetric initialisation: $f(x; w_0) = 0$ and the zero weight change vanishes "
                  "(reconstructed)",
-                 "teacher: a kernel machine of the NTK (inside the feature space); $y_g = 1[z_t > 0]$",
+                 "teacher: a kernel machine of the NTK (inside the feature space); $y_g = \\mathbb{1}[z_t > 0]$",
                  "nested training sets (prefixes of one sample); one shared test set per seed"),
     method=(
         "The bound holds by construction: if the student and the teacher disagree on $x$, the angles of "
@@ -216,8 +219,9 @@ CLAIM = register(Claim(
         "($w_s\\cdot w_t = \\gamma^\\top z_t(X)$, $\\|w_s\\|^2 = \\gamma^\\top z_{\\mathrm{eff}}$, "
         "$\\|w_t\\|^2 = c^\\top\\Theta_{UU}c$), $\\mathcal R_n$ and $B_n = \\mathbb P[\\cos\\beta(x) \\le \\sin\\bar\\alpha_n]$ on "
         "the same test points. Pass if every misclassified test point lies in the bound's region (tolerance "
-        "1e-12); for $\\rho = 1$, $\\cos\\bar\\alpha_n$ never falls along the nested sets (to 4 n cond machine "
-        "epsilons) and $B_n$ never rises, at every seed. The tightness $\\mathcal R_n / B_n$ is reported. For "
+        "1e-12); for $\\rho = 1$, $\\cos\\bar\\alpha_n$ never falls along the nested sets (up to $4n$ machine "
+        "epsilons times the Gram matrix's condition number) and $B_n$ never rises, at every seed. The "
+        "tightness $\\mathcal R_n / B_n$ is reported. For "
         "$\\rho < 1$ the bound is expected to become vacuous ($\\bar\\alpha_n \\to \\pi/2$: the label step has "
         "unbounded norm in the kernel's space); that is reported, not judged."),
     scales={"smoke": dict(BASE, n_grid=[10, 20, 40, 80, 160, 320, 640], n_test=5000, seeds=2),
@@ -227,8 +231,8 @@ CLAIM = register(Claim(
     criteria=CRITERIA,
     measure=measure, verdict=verdict, figure=figure, estimate=estimate, metrics=METRICS,
     key_metrics=("violations", "R_over_B_rho1_at_nmax", "B_rho1_at_nmax", "R_rho1_at_nmax", "vacuous_frac_rho_lt1"),
-    scale_note=("The theorem's conventions and all settings (d = 5, 40 centres, T = 2, rho in "
-                "{1, 0.5, 0.1, 0.01}, n = 10..1280, 20 000 test points, 4 seeds) are reconstructions. Smoke: "
-                "n up to 640, 5 000 test points, 2 seeds. " + PAPER_NOTE),
+    scale_note=("The theorem's conventions and all settings ($d = 5$, 40 centres, $T = 2$, "
+                "$\\rho \\in \\{1, 0.5, 0.1, 0.01\\}$, $n$ from 10 to 1280, 20 000 test points, 4 seeds) are "
+                "reconstructions. Smoke: $n$ up to 640, 5 000 test points, 2 seeds. " + PAPER_NOTE),
     validate=validate, tags=("ntk", "bound"),
 ))

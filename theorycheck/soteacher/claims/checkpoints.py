@@ -96,9 +96,10 @@ def verdict(m, p, c):
     # which of the two the students follow more closely is not what Figure 1 speaks to: reported, not decided
     st, tx = interval_status(
         m, "rho_difference", c, "per run, Spearman over checkpoints of student quality with minus the teacher's "
-        "training-input error to p*, minus that with the teacher's test accuracy", fmt="+.2f", undecided=unreached)
+        "training-input error to $p^*$, minus that with the teacher's test accuracy", fmt="+.2f", undecided=unreached)
     crit["student_follows_teacher_err"] = (
-        st, f"{tx}; Spearman with -error {mean_std_text(m, 'rho_student_vs_teacher_err', 2)}, with accuracy "
+        st, f"{tx}; Spearman with minus the error {mean_std_text(m, 'rho_student_vs_teacher_err', 2)}, with "
+            "accuracy "
             f"{mean_std_text(m, 'rho_student_vs_teacher_acc', 2)}",
         "abstract: the effectiveness of knowledge distillation hinges on the teacher's capability to "
         "approximate the true label distribution of training inputs")
@@ -158,26 +159,27 @@ CLAIM = register(Claim(
         "best-performing teacher does not necessarily yield the best-performing student (abstract): the "
         "teacher early-stopped just before the first learning-rate decay (epoch 150 of 240) gives a strong "
         "student, while later checkpoints, whose accuracy is higher, do not give better students. The paper's "
-        "explanation is that later checkpoints approximate :math:`p^*` on the training inputs worse (they "
+        "explanation is that later checkpoints approximate $p^*$ on the training inputs worse (they "
         "memorise). Checked: in the regime of Figure 1 (the teacher's accuracy still rising after the first "
         "decay), the pre-decay checkpoint's student is more accurate than the best teacher's student, and over "
-        "checkpoints student accuracy ranks with the teacher's training-input error to :math:`p^*` more "
+        "checkpoints student accuracy ranks with the teacher's training-input error to $p^*$ more "
         "closely than with its test accuracy. " + PROVENANCE),
-    assumptions=("World, standard (augmented) teacher and KD student as soteacher.distill; a student is "
-                 "distilled from every 'every'-th epoch's checkpoint, the last epoch before the first "
-                 "learning-rate decay and the last epoch.",
+    assumptions=("World, standard (augmented) teacher and KD student as in the distillation check; a student is "
+                 "distilled from a checkpoint at a fixed interval of epochs, from the last epoch before the "
+                 "first learning-rate decay and from the last epoch.",
                  "The best teacher is the checkpoint with the highest validation accuracy (expected over the "
                  "label noise on a separate validation set; not the test set).",),
     method=(
         "Per seed, one standard teacher run with checkpoints and a student (same student seed for all) per "
         "checkpoint; the students of the two compared checkpoints (pre-decay, best teacher on validation) are "
-        "averaged with 'eval_students' - 1 further student seeds. Neither checkpoint is chosen by looking at a "
+        "averaged over several student seeds (their number is set per scale). Neither checkpoint is chosen by "
+        "looking at a "
         "student, so no further correction is needed. Three per-seed effects, each decided by a 95 % Student-t "
         "interval over at least 8 seeds (PASS above 0, FAIL below, INCONCLUSIVE when it straddles 0): the "
         "regime, the best teacher's test accuracy minus the pre-decay checkpoint's (0 when the best teacher "
         "is not later); then, only when the regime is reached (otherwise INCONCLUSIVE, never FAIL), the "
         "pre-decay checkpoint's student minus the best teacher's, and the within-run Spearman correlation of "
-        "student accuracy with minus the teacher's error to p* minus that with teacher test accuracy (outside "
+        "student accuracy with minus the teacher's error to $p^*$ minus that with teacher test accuracy (outside "
         "the regime teacher accuracy and error move together, so that comparison is not Figure 1's)."),
     scales={
         "smoke": {**BASE, "N_test": 2000, "epochs": 40, "every": 10, "n_seeds": 8},
@@ -203,7 +205,8 @@ CLAIM = register(Claim(
                                   "pre-decay epoch"),
     },
     scale_note=("The paper checkpoints every 10 of 240 epochs on CIFAR-100 (decay after 150); here a checkpoint "
-                "every 'every' epochs of a scaled run with the decay after 62.5 % of training. Student quality: "
+                "at a fixed interval of epochs of a scaled run with the decay after 62.5 % of training. Student "
+                "quality: "
                 "expected test accuracy. In this toolkit's mixed-feature worlds the teacher's accuracy peaks "
                 "early and does not rise after the decay (tried: 500-4000 training inputs, 20-40 features, "
                 "1-4 patches, noise 0.35-1.0, label-law concentrations 0.1-1.0, hidden width 64-128, 8-64 "

@@ -40,7 +40,7 @@ KD = {**WORLD, **TRAIN, "N": 500, "N_val": 500, "m": 2, "head": "mixture", "aug_
 QUALITIES = ("test_acc", "test_nll", "test_err")
 #: how a criterion sentence names each quality
 QUALITY_WORDS = {"test_acc": "test accuracy", "test_nll": "negative test cross-entropy",
-                 "test_err": "negative test error to p*"}
+                 "test_err": "negative test error to $p^*$"}
 
 #: why every interval is at 95 % (each claim's ``level`` criterion): the paper reports no confidence level (its
 #: tables give means over runs); 95 % two-sided is the usual reading of such comparisons, and each criterion

@@ -77,7 +77,7 @@ def verdict(m, p, c):
     def judged(name, effect):
         return interval_status(m, name, c, effect, fmt="+.4f")
 
-    st, tx = judged("cr_gain", "training-input error to p* of aug minus aug+CR (linear ramp), per seed")
+    st, tx = judged("cr_gain", "training-input error to $p^*$ of aug minus aug+CR (linear ramp), per seed")
     crit = {"cr_lowers_error": (st, f"{tx}; aug {mean_std_text(m, 'train_err[aug]')}, aug+CR "
                                     f"{mean_std_text(m, 'train_err[aug+cr[linear]]')}", THM)}
     st, tx = judged("robust_gain", "output change under augmentation (robustness gap) of aug minus aug+CR, per seed")
@@ -142,17 +142,17 @@ CLAIM = register(Claim(
            "(Theorem 3.9; Fig. 2c schedules)"),
     statement=(
         "Theorem 3.9 (robustness half): with a feature extractor robust to feature transformations "
-        "(Def. 3.8), the ERM minimiser approximates :math:`p^*` on the training inputs; SoTeacher enforces "
+        "(Def. 3.8), the ERM minimiser approximates $p^*$ on the training inputs; SoTeacher enforces "
         "robustness with consistency regularisation (temporal ensemble of predictions on augmented views, "
-        "linear ramp to :math:`\\lambda_{CR}=1`). Toolkit form: CR lowers the output change "
-        "under augmentation and the training-input error :math:`\\frac1N\\sum_i\\|f(x_i)-p^*(x_i)\\|_1` beyond "
+        "linear ramp to $\\lambda_{CR}=1$). Toolkit form: CR lowers the output change "
+        "under augmentation and the training-input error $\\frac1N\\sum_i\\|f(x_i)-p^*(x_i)\\|_1$ beyond "
         "augmentation alone, and SoTeacher (aug + CR + LR) is below LR alone; Figure 2c compares the CR "
         "schedules (linear, cosine, cycle, step). " + PROVENANCE),
     assumptions=(
-        "World and teacher as soteacher.lipschitz; augmentation = partial resampling of the nuisance "
-        "coordinates (eta' = sqrt(1-rho^2) eta + rho xi, rho = aug_strength; leaves p* and the input law "
-        "unchanged, the analogue of a random crop).",
-        "Consistency regulariser ported line by line from the official ConsistencyRegularizer (buffer of "
+        "World and teacher as in the Lipschitz check; augmentation = partial resampling of the nuisance "
+        "coordinates ($\\eta' = \\sqrt{1-r^2}\\,\\eta + r\\xi$, $r$ the augmentation strength; leaves $p^*$ and "
+        "the input law unchanged, the analogue of a random crop).",
+        "Consistency regulariser ported line by line from the official code's consistency regulariser (buffer of "
         "running means, MSE on probabilities summed over classes, zero in epoch 1, weight schedules).",
     ),
     method=(

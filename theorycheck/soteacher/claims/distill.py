@@ -81,7 +81,7 @@ def measure(p, ctx):
 def verdict(m, p, c):
     q = QUALITY_WORDS[p["quality"]]
     regime, rtext = interval_status(m, "oracle_gain_vs_standard", c,
-                                    f"student {q} with the p* teacher minus with the standard teacher, per seed")
+                                    f"student {q} with the $p^*$ teacher minus with the standard teacher, per seed")
     gate = ("" if regime == "PASS" else
             "on the mixed-feature substitute the student's quality does not measurably respond to its teacher, "
             "so teachers cannot be told apart")
@@ -92,13 +92,13 @@ def verdict(m, p, c):
     st, tx = interval_status(m, "gain_vs_standard", c, f"student {q} with the SoTeacher teacher minus "
                              "with the standard final teacher, per seed", undecided=gate)
     es = (f"secondary, student test cross-entropy gain over the standard teacher "
-          f"{m['nll_gain_vs_standard']:+.4f} ± {m['nll_gain_vs_standard_se']:.4f} nats (mean ± SE); reviewers' "
-          f"baselines (reported, not judged): vs the early-stopped standard teacher "
+          f"{m['nll_gain_vs_standard']:+.4f} ± {m['nll_gain_vs_standard_se']:.4f} nats (mean ± standard error); "
+          f"reviewers' baselines (reported, not judged): against the early-stopped standard teacher "
           f"{m['gain_vs_standard-es']:+.4f} ± {m['gain_vs_standard-es_se']:.4f} "
           f"({'SoTeacher better' if m['beats_early_stopped'] else 'SoTeacher NOT better'})")
     for t in p["teacher_temperatures"]:
         k = f"gain_vs_standard-T{t:g}"
-        es += (f"; vs the standard teacher tempered by T={t:g}: {m[k]:+.4f} ± {m[k + '_se']:.4f} "
+        es += (f"; against the standard teacher tempered by $T = {t:g}$: {m[k]:+.4f} ± {m[k + '_se']:.4f} "
                f"({'SoTeacher better' if m[k] > 0 else 'SoTeacher NOT better'})")
     crit["soteacher_student_better"] = (
         st, f"{tx}; {es}",
@@ -106,9 +106,10 @@ def verdict(m, p, c):
         "teacher's own accuracy does not improve")
     st, tx = interval_status(m, "rho_difference", c,
                              "within-seed Spearman of student quality with minus the teacher's training-input error "
-                             "to p*, minus that with the teacher's test accuracy, per seed", fmt="+.2f", undecided=gate)
+                             "to $p^*$, minus that with the teacher's test accuracy, per seed", fmt="+.2f",
+                             undecided=gate)
     crit["quality_follows_teacher_err"] = (
-        st, f"{tx}; Spearman with -error {mean_std_text(m, 'rho_quality_vs_teacher_err', 2)}, with accuracy "
+        st, f"{tx}; Spearman with minus the error {mean_std_text(m, 'rho_quality_vs_teacher_err', 2)}, with accuracy "
             f"{mean_std_text(m, 'rho_quality_vs_teacher_acc', 2)}",
         "abstract: 'a best-performing teacher does not necessarily yield the best-performing student'; what "
         "matters is how well the teacher approximates the true label distribution of its training inputs")
@@ -171,35 +172,37 @@ CLAIM = register(Claim(
         "SoTeacher (ERM + Lipschitz + consistency regularisation) improves the student's accuracy over a "
         "standard teacher, even when the teacher's own accuracy does not improve (abstract; Tables 1-2), "
         "because what matters for distillation is how well the teacher approximates the true label "
-        "distribution :math:`p^*` on its training inputs. Checked: the student of a SoTeacher teacher is more "
+        "distribution $p^*$ on its training inputs. Checked: the student of a SoTeacher teacher is more "
         "accurate than the student of the standard (final) teacher, and across teachers the student's "
         "accuracy ranks with the teacher's training-input error "
-        ":math:`\\frac1N\\sum_i\\|f(x_i)-p^*(x_i)\\|_1` more closely than with the teacher's test accuracy. "
+        "$\\frac1N\\sum_i\\|f(x_i)-p^*(x_i)\\|_1$ more closely than with the teacher's test accuracy. "
         "The reviewers' baselines, the early-stopped and the tempered standard teachers, are always "
         "reported. " + PROVENANCE),
     assumptions=(
-        "Mixed-feature world as soteacher.consistency but with N = 500 training inputs and m = 2 patches per "
-        "input, chosen so that the teacher is well above the best constant prediction and a student's "
-        "accuracy responds to its teacher (checked first: the p* teacher's student must be more accurate than "
-        "the standard one's).",
+        "Mixed-feature world as in the consistency check but with $N = 500$ training inputs and $m = 2$ patches "
+        "per input, chosen so that the teacher is well above the best constant prediction and a student's "
+        "accuracy responds to its teacher (checked first: the $p^*$ teacher's student must be more accurate "
+        "than the standard one's).",
         "Teachers: Standard = aug; early-stopped = best validation-NLL checkpoint of the standard run (the "
-        "code's best_loss checkpoint, on a separate validation set); standard-T<t> = the final standard "
-        "teacher with logits divided by t (same accuracy, softer output: the reviewers' temperature-tuning "
-        "baseline); LR = aug+LR; CR = aug+CR; SoTeacher = aug+CR+LR; ERM = no augmentation; oracle = p* "
-        "itself. The paper's lambda_LR (1e-5) is for conv nets; we use 0.03, where soteacher.lipschitz's "
-        "training-input error is lowest.",
-        "KD student as run_student.sh: gamma CE + alpha T^2 KL (gamma = alpha = 0.5, T = 4), pooled head "
+        "official code's best-loss checkpoint, on a separate validation set); tempered = the final standard "
+        "teacher with logits divided by a temperature (same accuracy, softer output: the reviewers' "
+        "temperature-tuning baseline); LR = aug+LR; CR = aug+CR; SoTeacher = aug+CR+LR; ERM = no augmentation; "
+        "oracle = $p^*$ itself. The paper's $\\lambda_{LR}$ ($10^{-5}$) is for conv nets; this check uses 0.03, "
+        "where the Lipschitz check's training-input error is lowest.",
+        "KD student as in the official script: $\\gamma\\,\\mathrm{CE} + \\alpha T^2\\,\\mathrm{KL}$ "
+        "($\\gamma = \\alpha = 0.5$, $T = 4$), pooled head "
         "(variant A), trained on the same training inputs with the same augmentation, the teacher queried on "
         "the augmented batch.",
-        "Student quality = expected test accuracy against p* (the paper's metric; 'quality' parameter), with "
+        "Student quality = expected test accuracy against $p^*$ (the paper's metric; set by the quality "
+        "parameter), with "
         "the expected test cross-entropy reported as a secondary metric.",
     ),
     method=(
         "For each seed and teacher arm (shared data and initialisation; one student seed for all arms), train "
         "the teacher and distil a student from the final teacher (and from the early-stopped checkpoint of the "
-        "standard run, the tempered standard teacher and p*). Three per-seed paired differences, each decided "
+        "standard run, the tempered standard teacher and $p^*$). Three per-seed paired differences, each decided "
         "by a 95 % Student-t interval over the seeds (PASS above 0, FAIL below, INCONCLUSIVE when it straddles "
-        "0): first the regime, the p* teacher's student minus the standard teacher's (when not above 0 the "
+        "0): first the regime, the $p^*$ teacher's student minus the standard teacher's (when not above 0 the "
         "substitute cannot tell teachers apart and the other two are INCONCLUSIVE, never FAIL); then "
         "SoTeacher's student minus the standard final teacher's; and the within-seed Spearman correlation of "
         "student quality with minus the teacher's training-input error minus that with the teacher's test "
@@ -231,13 +234,14 @@ CLAIM = register(Claim(
         "rho_difference": Metric("within-seed Spearman of student accuracy with $-$(teacher error to $p^*$) minus "
                                  "that with teacher test accuracy, mean over seeds", "1", "rank-correlation gap"),
         "rho_quality_vs_teacher_err_mean": Metric("within-seed Spearman of student accuracy with $-$(teacher "
-                                                  "training-input error to $p^*$)", "1", "rho (error)"),
+                                                  "training-input error to $p^*$)", "1",
+                                                  "Spearman (error)"),
         "rho_quality_vs_teacher_acc_mean": Metric("within-seed Spearman of student accuracy with teacher test "
-                                                  "accuracy", "1", "rho (accuracy)"),
+                                                  "accuracy", "1", "Spearman (accuracy)"),
     },
-    scale_note=("Synthetic stand-in for WRN40-2 -> WRN40-1 on CIFAR-100 (the only recovered numbers of the paper "
+    scale_note=("Synthetic stand-in for WRN40-2 $\\to$ WRN40-1 on CIFAR-100 (the only recovered numbers of the paper "
                 "are unverified and not used as targets). The world has fewer training inputs (500) and patches "
                 "(2) than the teacher claims' so that student accuracy responds to the teacher (with 1000 inputs "
-                "and 4 patches it moved by about 1e-3 between realistic teachers). Smoke: 40 epochs, 8 seeds; "
+                "and 4 patches it moved by about $10^{-3}$ between realistic teachers). Smoke: 40 epochs, 8 seeds; "
                 "default: 60 epochs, 10 seeds."),
     validate=validate, tags=("soteacher", "distillation")))

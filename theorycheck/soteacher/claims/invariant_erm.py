@@ -116,36 +116,37 @@ def verdict(m, p, c):
         what = "the label frequencies" if mm == 1 else "the EM maximum-likelihood weights"
         crit[f"minimiser_m{mm}"] = (
             bool(cert <= p["em_tol"] and below <= 0.0),
-            f"m={mm}: {what} are certified optimal in every cell (largest Frank-Wolfe optimality gap "
-            f"{cert:.1e} nats <= the solver's requested {p['em_tol']:g}), and no gradient-trained head has a lower "
-            f"training cross-entropy than the certified minimum (largest shortfall beyond round-off "
-            f"{below:+.1e} nats <= 0); gradient training gets within {m[f'objective_gap_max_m{mm}']:.1e} nats "
-            f"(reported, not judged)",
-            "Lemma 3.3: with an invariant feature extractor the ERM minimiser's prediction for a feature z is the "
-            "mean of the one-hot labels of the inputs that contain z" + ("" if mm == 1 else
-            " (for m > 1 patches the toolkit's form: the maximum-likelihood mixture weights)"))
+            f"$m = {mm}$: {what} are certified optimal at every training-set size and seed (largest Frank-Wolfe "
+            f"optimality gap {cert:.1e} nats $\\le$ the solver's requested {p['em_tol']:g}), and no gradient-trained "
+            f"head has a lower training cross-entropy than the certified minimum (largest shortfall beyond "
+            f"round-off {below:+.1e} nats $\\le 0$); gradient training gets within "
+            f"{m[f'objective_gap_max_m{mm}']:.1e} nats (reported, not judged)",
+            "Lemma 3.3: with an invariant feature extractor the ERM minimiser's prediction for a feature $z$ is the "
+            r"mean $\bar y_z$ of the one-hot labels of the inputs that contain $z$" + ("" if mm == 1 else
+            " (for $m > 1$ patches the toolkit's form: the maximum-likelihood mixture weights)"))
         vals = m[f"slope_m{mm}_values"]
         lo, hi = -0.5 - c["rate_window"], -0.5 + c["rate_window"]
         if len(vals) >= 2:
             iv = t_interval(vals, c["level"])
             status = _window_status(iv, lo, hi)
-            text = (f"m={mm}: per-seed log-log slope of the exact minimiser's training-input error against N "
+            text = (f"$m = {mm}$: per-seed log-log slope of the exact minimiser's training-input error against $N$: "
                     f"{iv.text('+.3f')}; the claim needs it inside [{lo:g}, {hi:g}]: {status} (pooled fit "
                     f"{m[f'slope_pooled_m{mm}']:+.3f}, trained head {m[f'slope_trained_m{mm}']:+.3f})")
         else:
-            status, text = "INCONCLUSIVE", f"m={mm}: one seed, an interval needs at least 2: INCONCLUSIVE"
+            status, text = "INCONCLUSIVE", f"$m = {mm}$: one seed, an interval needs at least 2: INCONCLUSIVE"
         crit[f"rate_m{mm}"] = (
             status, text,
-            "Theorem 3.6: with an invariant extractor the ERM minimiser approximates p* on the training inputs, "
-            "with an error that vanishes as N grows (Lemma 3.4: sample means of the labels; rate N^-1/2)")
+            "Theorem 3.6: with an invariant extractor the ERM minimiser approximates $p^*$ on the training inputs, "
+            "with an error that vanishes as $N$ grows (Lemma 3.4: sample means of the labels; rate $N^{-1/2}$)")
         status, text = interval_status(m, f"memoriser_log_ratio_m{mm}", c,
-                                       f"m={mm}: log of the minimiser's error over the memoriser's at the largest N",
+                                       f"$m = {mm}$: log of the minimiser's error over the memoriser's at the "
+                                       "largest $N$",
                                        side="below", fmt="+.2f")
         crit[f"beats_memoriser_m{mm}"] = (
             status, f"{text}; minimiser {mean_std_text(m, f'err_largestN_m{mm}')}, memoriser "
-                    f"{mean_std_text(m, f'memoriser_m{mm}')} (which does not shrink with N)",
+                    f"{mean_std_text(m, f'memoriser_m{mm}')} (which does not shrink with $N$)",
             "the paper contrasts ERM over an unconstrained hypothesis class, whose minimiser outputs the one-hot "
-            "label 1(y) on every training input (a memoriser)")
+            r"label $\mathbf{1}(y)$ on every training input (a memoriser)")
     covered, total = m["chebyshev_covered"], m["chebyshev_resamples"]
     level = level_per_look(c["level"], len(covered))
     parts, texts = [], []
@@ -155,20 +156,21 @@ def verdict(m, p, c):
         texts.append(f"world {w}: {k}/{n}, {iv.text('.3f')}")
     crit["chebyshev"] = (
         all_of(parts),
-        f"coverage of the Chebyshev radius, max_z ||pi_hat_z - pi_z||_2 <= eps_delta, per world (exact binomial "
-        f"intervals, level split over the {len(covered)} worlds): " + "; ".join(texts) + f"; the claim needs every "
-        f"interval above 1 - delta = {1 - p['delta']:g}; mean radius {m['chebyshev_radius']:.3f} vs mean largest "
-        f"error {m['chebyshev_max_err']:.3f}",
-        "Lemma 3.5 (proved with Chebyshev's inequality): with probability at least 1 - delta every feature's "
-        "label mean is within a radius polynomial in 1/delta of its true label distribution")
+        r"coverage of the Chebyshev radius, $\max_z\|\hat\pi_z - \pi_z\|_2 \le \varepsilon_\delta$, per world "
+        f"(exact binomial intervals, level split over the {len(covered)} worlds): " + "; ".join(texts)
+        + rf"; the claim needs every interval above $1 - \delta$ = {1 - p['delta']:g}; mean radius "
+        f"{m['chebyshev_radius']:.3f} against mean largest error {m['chebyshev_max_err']:.3f}",
+        r"Lemma 3.5 (proved with Chebyshev's inequality): with probability at least $1 - \delta$ every feature's "
+        r"label mean is within a radius polynomial in $1/\delta$ of its true label distribution")
     z = float(_st.norm.isf(c["variance_false_alarm"] / 2))
     dev = abs(m["variance_ratio"] - 1)
     crit["variance_identity"] = (
         bool(dev <= z * m["variance_ratio_se"]),
-        f"n_z E||pi_hat_z - pi_z||^2 / (1 - ||pi_z||^2) = {m['variance_ratio']:.4f} ± {m['variance_ratio_se']:.4f} "
-        f"(Monte Carlo SE): |ratio - 1| = {dev:.4f} <= {z:.2f} SE = {z * m['variance_ratio_se']:.4f} (the identity is "
-        f"exact; the tolerance is the Monte Carlo error at a false-alarm rate of {c['variance_false_alarm']:g})",
-        "Lemma 3.5's Chebyshev step rests on the variance of a feature's label mean, (1 - ||pi_z||^2) / n_z")
+        rf"$n_z\mathbb E\|\hat\pi_z - \pi_z\|^2/(1 - \|\pi_z\|^2)$ = {m['variance_ratio']:.4f} $\pm$ "
+        f"{m['variance_ratio_se']:.4f} (Monte Carlo standard error); its distance to 1, {dev:.4f}, is $\\le$ "
+        f"{z:.2f} standard errors = {z * m['variance_ratio_se']:.4f} (the identity is exact; the tolerance is the "
+        f"Monte Carlo error at a false-alarm rate of {c['variance_false_alarm']:g})",
+        r"Lemma 3.5's Chebyshev step rests on the variance of a feature's label mean, $(1 - \|\pi_z\|^2)/n_z$")
     return Verdict.from_criteria(**crit)
 
 
@@ -222,35 +224,35 @@ CLAIM = register(Claim(
     id="soteacher.invariant_erm",
     title="Invariant extractor: ERM = per-feature label frequencies, error to $p^*$ ~ $N^{-1/2}$ (Lemmas 3.3-3.5, Theorem 3.6)",
     statement=(
-        "With an invariant feature extractor (Def. 3.2: every patch generated by feature :math:`z` gets the "
-        "same embedding, here :math:`\\phi(x_j) = e_{z_j}`) the ERM minimiser's predictions on the training "
-        "inputs approximate the true label distribution :math:`p^*`. Toolkit form: for :math:`m = 1` the "
-        "cross-entropy ERM minimiser is the per-feature label frequency :math:`\\hat\\pi_z` (Lemma 3.3's "
-        ":math:`\\bar y_z`), with :math:`n_z\\mathbb E\\|\\hat\\pi_z-\\pi_z\\|_2^2 = 1-\\|\\pi_z\\|_2^2` and, by "
+        "With an invariant feature extractor (Def. 3.2: every patch generated by feature $z$ gets the "
+        "same embedding, here $\\phi(x_j) = e_{z_j}$) the ERM minimiser's predictions on the training "
+        "inputs approximate the true label distribution $p^*$. Toolkit form: for $m = 1$ the "
+        "cross-entropy ERM minimiser is the per-feature label frequency $\\hat\\pi_z$ (Lemma 3.3's "
+        "$\\bar y_z$), with $n_z\\mathbb E\\|\\hat\\pi_z-\\pi_z\\|_2^2 = 1-\\|\\pi_z\\|_2^2$ and, by "
         "Chebyshev and a union bound (Lemma 3.5's route), "
-        ":math:`\\max_z\\|\\hat\\pi_z-\\pi_z\\|_2 \\le \\sqrt{\\delta^{-1}\\sum_z (1-\\|\\pi_z\\|^2)/n_z}` "
-        "with probability :math:`\\ge 1-\\delta`; for :math:`m > 1` (averaged per-patch predictions) it is the "
-        "maximum-likelihood mixture; the training-input error :math:`\\frac1N\\sum_i\\|f(x_i)-p^*(x_i)\\|_1` "
-        "decays like :math:`N^{-1/2}` (Theorem 3.6), while a memoriser's error :math:`2(1-\\mathbb E\\|p^*\\|^2)` "
+        "$\\max_z\\|\\hat\\pi_z-\\pi_z\\|_2 \\le \\sqrt{\\delta^{-1}\\sum_z (1-\\|\\pi_z\\|^2)/n_z}$ "
+        "with probability $\\ge 1-\\delta$; for $m > 1$ (averaged per-patch predictions) it is the "
+        "maximum-likelihood mixture; the training-input error $\\frac1N\\sum_i\\|f(x_i)-p^*(x_i)\\|_1$ "
+        "decays like $N^{-1/2}$ (Theorem 3.6), while a memoriser's error $2(1-\\mathbb E\\|p^*\\|^2)$ "
         "does not shrink. " + PROVENANCE),
     assumptions=(
-        "Mixed-feature data (Def. 3.1 analogue): s features, uniform feature law, label laws "
-        "pi_z ~ Dirichlet(a), Gaussian patches; p*(x) = mean of the patches' pi_z.",
-        "Invariant one-hot extractor and a linear head with biases; m = 1: softmax head; m > 1: head variant "
-        "B, f(x) = mean_j softmax(W e_{z_j} + b).",
-        "ERM by full-batch gradient descent with momentum (theorycheck's shared trainer), next to the exact "
-        "minimiser: the label frequencies (m = 1) or the EM maximum-likelihood weights (m > 1).",
+        "Mixed-feature data (Def. 3.1 analogue): $s$ features, uniform feature law, label laws "
+        "$\\pi_z \\sim \\mathrm{Dirichlet}(a)$, Gaussian patches; $p^*(x)$ = mean of the patches' $\\pi_z$.",
+        "Invariant one-hot extractor and a linear head with biases; $m = 1$: softmax head; $m > 1$: head variant "
+        "B, $f(x) = \\frac{1}{m}\\sum_j \\mathrm{softmax}(W e_{z_j} + b)$.",
+        "ERM by full-batch gradient descent with momentum (the toolkit's shared trainer), next to the exact "
+        "minimiser: the label frequencies ($m = 1$) or the EM maximum-likelihood weights ($m > 1$).",
     ),
     method=(
-        "For each N and m: train the linear head by full-batch gradient descent and compute the exact minimiser "
+        "For each $N$ and $m$: train the linear head by full-batch gradient descent and compute the exact minimiser "
         "with a certificate (its Frank-Wolfe gap bounds its distance to the minimum, by concavity). Theorem "
         "checks, at every seed: the certificate is within the solver's requested tolerance and no trained head "
         "beats the certified minimum beyond round-off; the variance identity holds within the Monte Carlo error "
         "at a one-in-a-million false-alarm rate. Interval decisions (95 %): the per-seed log-log slope of the "
-        "minimiser's error against N lies in [-3/4, -1/4] (half-way to the competing rates 0 and -1; PASS "
-        "inside, FAIL wholly outside, INCONCLUSIVE otherwise); the minimiser's error at the largest N is below "
-        "the memoriser's (log ratio below 0); and the Chebyshev radius covers in at least 1 - delta of "
-        "'resamples' training sets of every world (exact binomial intervals, the level split over the worlds)."),
+        "minimiser's error against $N$ lies in $[-3/4, -1/4]$ (half-way to the competing rates 0 and -1; PASS "
+        "inside, FAIL wholly outside, INCONCLUSIVE otherwise); the minimiser's error at the largest $N$ is below "
+        "the memoriser's (log ratio below 0); and the Chebyshev radius covers at least a share $1 - \\delta$ of "
+        "the resampled training sets of every world (exact binomial intervals, the level split over the worlds)."),
     scales={
         "smoke": {**BASE, "N_values": [150, 600, 2400], "n_seeds": 4, "N_chebyshev": 1000, "resamples": 200},
         "default": {**BASE, "N_values": [250, 500, 1000, 2000, 4000], "n_seeds": 5, "N_chebyshev": 1000,
@@ -263,15 +265,17 @@ CLAIM = register(Claim(
     metrics={
         "slope_m1": Metric("log-log slope in $N$ of the exact minimiser's training-input error "
                            "$\\frac1N\\sum_i\\|f(x_i)-p^*(x_i)\\|_1$, $m=1$, mean over seeds (claim: $-1/2$)", "1",
-                           "slope (m=1)"),
-        "slope_m4": Metric("as slope_m1, for $m=4$ patches per input", "1", "slope (m=4)"),
-        "certified_gap_max_m1": Metric("largest Frank-Wolfe optimality gap of the label frequencies over the cells",
-                                       "nats", "certificate (m=1)"),
-        "certified_gap_max_m4": Metric("largest Frank-Wolfe optimality gap of the EM solution over the cells",
-                                       "nats", "certificate (m=4)"),
+                           "slope ($m=1$)"),
+        "slope_m4": Metric("the same slope for $m=4$ patches per input", "1", "slope ($m=4$)"),
+        "certified_gap_max_m1": Metric("largest Frank-Wolfe optimality gap of the label frequencies over the "
+                                       "training-set sizes and seeds",
+                                       "nats", "certificate ($m=1$)"),
+        "certified_gap_max_m4": Metric("largest Frank-Wolfe optimality gap of the EM solution over the training-set "
+                                       "sizes and seeds",
+                                       "nats", "certificate ($m=4$)"),
         "objective_gap_max_m1": Metric("largest training cross-entropy of the gradient-trained head minus the "
-                                       "minimum, $m=1$", "nats", "training gap (m=1)"),
-        "objective_gap_max_m4": Metric("as objective_gap_max_m1, for $m=4$", "nats", "training gap (m=4)"),
+                                       "minimum, $m=1$", "nats", "training gap ($m=1$)"),
+        "objective_gap_max_m4": Metric("the same training gap for $m=4$", "nats", "training gap ($m=4$)"),
         "chebyshev_coverage": Metric("smallest fraction over worlds of training sets with "
                                      "$\\max_z\\|\\hat\\pi_z-\\pi_z\\|_2\\le\\varepsilon_\\delta$",
                                      "fraction of resamples",
@@ -279,10 +283,10 @@ CLAIM = register(Claim(
         "variance_ratio": Metric("$n_z\\|\\hat\\pi_z-\\pi_z\\|_2^2/(1-\\|\\pi_z\\|_2^2)$ averaged over features and "
                                  "resamples (exactly 1 in expectation)", "1", "variance ratio"),
         "memoriser_log_ratio_m1": Metric("$\\log$ of the minimiser's error over the memoriser's at the largest $N$, "
-                                         "$m=1$", "1", "log error ratio (m=1)"),
+                                         "$m=1$", "1", "log error ratio ($m=1$)"),
     },
     scale_note=("The paper's constants and norms are not recovered (Sections 3-5 unavailable); the bound "
-                "checked is the toolkit's Chebyshev form of Lemma 3.5. World: s=20 features, K=5 classes. "
+                "checked is the toolkit's Chebyshev form of Lemma 3.5. World: $s = 20$ features, $K = 5$ classes. "
                 "Smoke: 3 sizes, 4 seeds (worlds), 200 resamples; default: 5 sizes, 5 seeds, 500 resamples; the "
-                "paper scale goes to N = 16000."),
+                "paper scale goes to $N = 16000$."),
     validate=validate, tags=("soteacher", "theory")))

@@ -70,18 +70,23 @@ def measure(p, ctx):
     return {"metrics": metrics, "series": series}
 
 
+#: how a criterion sentence names each penalty
+_KIND_WORDS = {"l1": r"$\ell_1$ penalty", "spectral": "spectral penalty"}
+
+
 def verdict(m, p, c):
     crit = {}
     for kind in p["lip_kinds"]:
         lams = sorted(set(m[f"{kind}_chosen_lambda_values"]))
-        status, text = interval_status(m, f"{kind}_gain", c, f"{kind}: training-input error to p* of ERM minus "
-                                       "that at the lambda chosen by validation cross-entropy, per seed",
+        name = _KIND_WORDS.get(kind, kind)
+        status, text = interval_status(m, f"{kind}_gain", c, f"{name}: training-input error to $p^*$ of ERM minus "
+                                       r"that at the $\lambda_{LR}$ chosen by validation cross-entropy, per seed",
                                        fmt="+.3f")
         crit[f"{kind}_lowers_error"] = (
             status, f"{text}; ERM {mean_std_text(m, f'{kind}_err_erm')}, chosen "
-                    f"{mean_std_text(m, f'{kind}_err_chosen')} (lambda chosen: {', '.join(f'{v:g}' for v in lams)}); "
-                    f"spectral-product Lipschitz bound {m[f'{kind}_lip_erm_mean']:.1f} -> "
-                    f"{m[f'{kind}_lip_chosen_mean']:.1f}",
+                    f"{mean_std_text(m, f'{kind}_err_chosen')} ($\\lambda_{{LR}}$ chosen: "
+                    f"{', '.join(f'{v:g}' for v in lams)}); Lipschitz bound $\\prod_l\\|W_l\\|_2$ "
+                    f"{m[f'{kind}_lip_erm_mean']:.1f} $\\to$ {m[f'{kind}_lip_chosen_mean']:.1f}",
             "Theorem 3.9: the ERM minimiser approximates the true label distribution of the training inputs "
             "if the feature extractor is Lipschitz continuous (abstract: 'as long as the feature extractor "
             "... is Lipschitz continuous')")
@@ -90,26 +95,29 @@ def verdict(m, p, c):
         n_branch = len(rhos)
         if n_branch >= 2:
             status, text = interval_status({f"{kind}_branch_rho_values": rhos}, f"{kind}_branch_rho", c,
-                                           f"{kind}: per-seed Spearman correlation of "
-                                           "the error with the Lipschitz bound, from ERM to the chosen lambda",
+                                           f"{name}: per-seed Spearman correlation of the error with the "
+                                           r"Lipschitz bound, from ERM to the chosen $\lambda_{LR}$",
                                            fmt="+.2f")
-            text += f" ({n_branch} of {p['n_seeds']} seeds have >= {c['branch_min']} lambdas on that branch)"
+            text += (f" ({n_branch} of {p['n_seeds']} seeds have at least {c['branch_min']} values of "
+                     r"$\lambda_{LR}$ on that branch)")
         else:
             status = "INCONCLUSIVE"
-            text = (f"{kind}: only {n_branch} seed(s) chose a lambda with >= {c['branch_min']} grid points from ERM "
-                    "up to it, too few for an interval: INCONCLUSIVE")
+            text = (f"{name}: only {n_branch} seed(s) chose a $\\lambda_{{LR}}$ with at least {c['branch_min']} grid "
+                    "points from ERM up to it, too few for an interval: INCONCLUSIVE")
         crit[f"{kind}_error_follows_L"] = (
             status, text,
             "Theorem 3.9: the approximation error is controlled by the Lipschitz constant of the feature "
-            "extractor (the toolkit's reconstructed bound: error <= invariant-case term + (1/2)||W||_2 L sqrt(nu))")
-        status, text = interval_status(m, f"{kind}_underfit_rise", c, f"{kind}: error at the strongest lambda "
-                                       f"({p[f'{kind}_grid'][-1]:g}) minus that at the chosen lambda, per seed",
+            "extractor (the toolkit's reconstructed bound: error $\\le$ invariant-case term "
+            r"$+ \tfrac12\|W\|_2 L\sqrt{\nu}$)")
+        status, text = interval_status(m, f"{kind}_underfit_rise", c, f"{name}: error at the strongest "
+                                       f"$\\lambda_{{LR}}$ ({p[f'{kind}_grid'][-1]:g}) minus that at the chosen "
+                                       r"$\lambda_{LR}$, per seed",
                                        fmt="+.3f")
         crit[f"{kind}_underfits"] = (
             status, f"{text}; strongest {mean_std_text(m, f'{kind}_err_strongest')}",
             "not stated by the paper: the toolkit's corollary of Theorem 3.9, a Lipschitz constant too small "
             "cannot separate the features, so the error rises again (U-shape; cf. Fig. 2a, teacher accuracy "
-            "falls as lambda_LR grows)")
+            "falls as $\\lambda_{LR}$ grows)")
     return Verdict.from_criteria(**crit)
 
 
@@ -177,28 +185,29 @@ CLAIM = register(Claim(
     statement=(
         "Theorem 3.9 (Lipschitz half): if the feature extractor is Lipschitz continuous (Def. 3.7), the ERM "
         "minimiser approximates the true label distribution of the training inputs. Toolkit form: "
-        "an :math:`L`-Lipschitz extractor deviates from an invariant one by at most "
-        ":math:`\\tfrac12\\|W\\|_2 L\\sqrt{\\nu}` on average, so the training-input error "
-        ":math:`\\frac1N\\sum_i\\|f(x_i)-p^*(x_i)\\|_1` falls as :math:`L` falls; but :math:`L` cannot be too "
+        "an $L$-Lipschitz extractor deviates from an invariant one by at most "
+        "$\\tfrac12\\|W\\|_2 L\\sqrt{\\nu}$ on average, so the training-input error "
+        "$\\frac1N\\sum_i\\|f(x_i)-p^*(x_i)\\|_1$ falls as $L$ falls; but $L$ cannot be too "
         "small to separate features, so the error is U-shaped in the regularisation strength. " + PROVENANCE),
     assumptions=(
-        "Mixed-feature world with s=10 features, m=4 patches, 8 signal and 8 label-free nuisance "
+        "Mixed-feature world with $s = 10$ features, $m = 4$ patches, 8 signal and 8 label-free nuisance "
         "coordinates per patch (the nuisance lets an unregularised teacher memorise).",
         "Teacher: patch-shared ReLU MLP (2 hidden layers) with head variant B, SGD + momentum 0.9, weight decay "
-        "5e-4, step decays at 62.5/75/87.5 % of training, no augmentation (isolates the Lipschitz term).",
-        "Lipschitz regulariser exactly as the official lip1Loss (sum over layers of ||W||_{1->1}), and a "
+        "$5\\times10^{-4}$, step decays at 62.5/75/87.5 % of training, no augmentation (isolates the Lipschitz term).",
+        "Lipschitz regulariser exactly as in the official code (sum over layers of $\\|W\\|_{1\\to1}$), and a "
         "spectral variant (sum of largest singular values, power iteration).",
     ),
     method=(
-        "Sweep lambda_LR for each regulariser over several seeds (every lambda of a seed shares data, "
-        "initialisation and minibatches). Measure the final teacher's training-input error to p*, the "
+        "Sweep $\\lambda_{LR}$ for each regulariser over several seeds (every $\\lambda_{LR}$ of a seed shares "
+        "data, initialisation and minibatches). Measure the final teacher's training-input error to $p^*$, the "
         "product of spectral norms (Lipschitz upper bound), an empirical Lipschitz estimate, test accuracy and "
-        "the cross-entropy on a validation set. Per seed, lambda is chosen among the positive values by the "
-        "validation cross-entropy (no test data, no p*), so that no comparison picks the best of noisy "
+        "the cross-entropy on a validation set. Per seed, $\\lambda_{LR}$ is chosen among the positive values by "
+        "the validation cross-entropy (no test data, no $p^*$), so that no comparison picks the best of noisy "
         "numbers. Per regulariser, three per-seed effects are decided by 95 % Student-t intervals over the "
         "seeds (PASS: the interval is above 0; FAIL: below; INCONCLUSIVE: it straddles 0): ERM's error minus "
-        "the chosen lambda's; the Spearman correlation of error and Lipschitz bound from ERM to the chosen "
-        "lambda (seeds with >= 3 points); the strongest lambda's error minus the chosen one's (U-shape). The "
+        "that at the chosen $\\lambda_{LR}$; the Spearman correlation of error and Lipschitz bound from ERM to the "
+        "chosen $\\lambda_{LR}$ (seeds with at least 3 points); the error at the strongest $\\lambda_{LR}$ minus "
+        "that at the chosen one (U-shape). The "
         "whole curve is reported."),
     scales={
         "smoke": {**BASE, "N_test": 2000, "epochs": 40, "n_seeds": 3, "lip_kinds": ["l1"],
@@ -210,7 +219,8 @@ CLAIM = register(Claim(
     key_metrics=("l1_gain", "l1_err_erm_mean", "l1_err_chosen_mean", "l1_err_strongest_mean"),
     metrics={
         "l1_gain": Metric("training-input error $\\frac{1}{N}\\sum_i\\|f(x_i)-p^*(x_i)\\|_1$ of ERM minus that at the "
-                          "validation-chosen $\\lambda_{LR}$ (mean over seeds)", "l1 distance", "gain (l1)"),
+                          "validation-chosen $\\lambda_{LR}$ (mean over seeds)", "l1 distance",
+                          "gain ($\\ell_1$)"),
         "l1_err_erm_mean": Metric("training-input error to $p^*$ of the ERM teacher ($\\lambda_{LR}=0$)",
                                   "l1 distance", "ERM error"),
         "l1_err_chosen_mean": Metric("training-input error to $p^*$ at the $\\lambda_{LR}$ chosen per seed by "
@@ -223,10 +233,11 @@ CLAIM = register(Claim(
                                   "Lipschitz bound (ERM)"),
         "l1_lip_chosen_mean": Metric("Lipschitz bound $\\prod_l\\|W_l\\|_2$ at the chosen $\\lambda_{LR}$", "1",
                                      "Lipschitz bound (LR)"),
-        "spectral_gain": Metric("as l1_gain, for the spectral-norm penalty", "l1 distance", "gain (spectral)"),
+        "spectral_gain": Metric("the same gain for the spectral-norm penalty", "l1 distance", "gain (spectral)"),
     },
-    scale_note=("Synthetic stand-in for CIFAR-100 (mixed-feature world, 10 features); the official lambda_LR = "
-                "1e-5 is for conv nets whose entrywise-l1 conv terms are orders of magnitude larger, so the grid "
-                "here is set for the MLP. Smoke: 40 epochs, 3 seeds, the l1 regulariser at 4 strengths. Default: "
+    scale_note=("Synthetic stand-in for CIFAR-100 (mixed-feature world, 10 features); the official "
+                "$\\lambda_{LR} = 10^{-5}$ is for conv nets whose entrywise-$\\ell_1$ conv terms are orders of "
+                "magnitude larger, so the grid here is set for the MLP. Smoke: 40 epochs, 3 seeds, the $\\ell_1$ "
+                "regulariser at 4 strengths. Default: "
                 "60 epochs, 3 seeds, both regularisers on their full grids."),
     validate=validate, tags=("soteacher", "teacher")))
