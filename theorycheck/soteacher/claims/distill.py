@@ -86,7 +86,9 @@ def verdict(m, p, c):
             "on the mixed-feature substitute the student's quality does not measurably respond to its teacher, "
             "so teachers cannot be told apart")
     crit = {"student_responds_to_teacher": (
-        "PASS" if regime == "PASS" else "INCONCLUSIVE", rtext + (f" -- {gate}" if gate else ""),
+        "PASS" if regime == "PASS" else "INCONCLUSIVE",
+        # the interval test's own word (FAIL or INCONCLUSIVE) is the premise's, not this criterion's
+        rtext + (f" (the premise's test); so this criterion is INCONCLUSIVE: {gate}" if gate else ""),
         "the premise of the paper (abstract): the effectiveness of knowledge distillation hinges on the "
         "teacher's capability to approximate the true label distribution")}
     st, tx = interval_status(m, "gain_vs_standard", c, f"student {q} with the SoTeacher teacher minus "
