@@ -221,3 +221,14 @@ def test_ctrl_c_during_report_keeps_the_previous_page_and_leaves_no_half_written
     assert not list(tmp_path.rglob(".*.tmp")), "a half-written file was left behind"
     for png in tmp_path.glob("*.png"):
         assert png.read_bytes().endswith(b"IEND\xaeB`\x82"), f"{png.name} is cut short"
+
+
+def test_a_result_shows_its_criteria_in_a_notebook_with_math_and_in_a_terminal_without(toy_out):
+    from theorycheck.runner import load_result
+    result = load_result("rtoy.passes", toy_out)
+    markdown = result._repr_markdown_()
+    assert markdown.startswith("**rtoy.passes**: **PASS** at the smoke scale, seed 5")
+    assert "- *small*: **PASS**. gap 0.1 against $\\delta = 0.5$" in markdown
+    assert "*The paper says:* Theorem 1: the gap is at most $C\\delta$" in markdown
+    plain = str(result)
+    assert "pass: small: gap 0.1 against δ = 0.5" in plain and "$" not in plain.replace(EVIL, "")

@@ -138,6 +138,23 @@ class Result:
         """``name -> sentence`` of the criteria the data cannot decide."""
         return {k: c.detail for k, c in self.criteria.items() if c.status == "INCONCLUSIVE"}
 
+    # -- display --------------------------------------------------------------------------------
+    def _repr_markdown_(self) -> str:
+        """In a notebook, ``res`` (or ``display(res)``) shows the verdict and each criterion with its
+        math typeset: Jupyter and the docs render Markdown with ``$...$``."""
+        head = (f"**{self.claim}**: **{self.verdict}**{' (exploratory)' if self.exploratory else ''} "
+                f"at the {self.scale} scale, seed {self.seed}\n")
+        lines = [f"- *{name.replace('_', ' ')}*: **{c.status}**. {c.detail}" +
+                 (f"  \n  *The paper says:* {c.paper}" if c.paper else "") for name, c in self.criteria.items()]
+        return head + "\n" + "\n".join(lines) + "\n"
+
+    def __str__(self) -> str:
+        from .tex_plain import tex_to_plain
+        lines = [f"{self.claim}: {self.verdict} at the {self.scale} scale, seed {self.seed}"]
+        lines += [f"  {c.status.lower()}: {name.replace('_', ' ')}: {tex_to_plain(c.detail)}"
+                  for name, c in self.criteria.items()]
+        return "\n".join(lines)
+
     # -- JSON ------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """Plain dicts and lists, ready for ``json.dumps``."""
