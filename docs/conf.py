@@ -42,5 +42,7 @@ nb_execution_mode = "cache"
 nb_execution_timeout = 900
 nb_execution_raise_on_error = True
 nb_merge_streams = True
+# Markdown a cell displays (a result's criteria) is read as MyST, so its $...$ math is typeset
+nb_render_markdown_format = "myst"
 # the notebooks' sliders need a live kernel: no widget scripts (they would load from a CDN)
 nb_ipywidgets_js = {}

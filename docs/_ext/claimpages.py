@@ -210,7 +210,7 @@ def paper_page(paper, results=None, figures: dict | None = None, notebooks: dict
         if res is not None and res.criteria:
             lines += [f"**Criteria**, as decided at the {res.scale} scale:", ""]
             lines += _table(["criterion", "the paper says", "measured", "verdict"],
-                            [[f"``{k}``", rst_inline(o.paper) if o.paper else "*not quoted*",
+                            [[rst_inline(k.replace("_", " ")), rst_inline(o.paper) if o.paper else "*not quoted*",
                               rst_inline(o.detail), f":verdict:`{o.status}`"] for k, o in res.criteria.items()],
                             [14, 30, 46, 10])
         if c.id in figures:
