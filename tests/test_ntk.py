@@ -200,7 +200,7 @@ def test_blocked_kernel_equals_unblocked(monkeypatch):
     rng = np.random.default_rng(4)
     X, Y = rng.standard_normal((37, 4)), rng.standard_normal((11, 4))
     full = ntk.relu_ntk(X, Y)
-    monkeypatch.setattr(ntk, "BLOCK_BYTES", 8 * 6 * 11 * 5)  # 5 rows per block
+    monkeypatch.setattr(ntk.kernels, "BLOCK_BYTES", 8 * 6 * 11 * 5)  # 5 rows per block
     assert np.array_equal(ntk.relu_ntk(X, Y), full)
 
 

@@ -1,12 +1,14 @@
 """Ji & Zhu 2020, "Knowledge Distillation in Wide Neural Networks: Risk Bound, Data Efficiency and
 Imperfect Teacher" (NeurIPS).
 
-ntk
-    Wide networks in the NTK regime: kernels, linearised training, kernel regression.
+ntk/
+    Wide networks in the NTK regime: kernels, the finite network, linearised training and kernel
+    regression.
 kd
     The distillation loss, its effective logit (Corollary 1) and the risk bound.
-experiments
-    Sweep cells of the claims (module-level functions) and the constructions they share.
+experiments/
+    Sweep cells of the claims (module-level functions), one module per claim, and the setting
+    they share.
 claims/
     The claim declarations, one module per claim: scales, criteria, validation, measurement,
     verdict, figure.

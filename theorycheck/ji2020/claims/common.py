@@ -55,7 +55,7 @@ def check_teacher_logits(data_seeds, *, d: int, n_centres: int, c_std: float, T:
     """Refuse a teacher whose logits could leave the range the loss resolves, before any cell runs.
 
     Each seed's teacher is the kernel machine the cells draw first from ``substream(data_seed)``
-    (:func:`theorycheck.ji2020.experiments.kernel_machine`): :math:`z_t(x)=\\phi(x)^\\top w_t` with
+    (:func:`theorycheck.ji2020.experiments.setting.kernel_machine`): :math:`z_t(x)=\\phi(x)^\\top w_t` with
     :math:`\\|w_t\\|^2=c^\\top(\\Theta_{UU}+\\lambda I)c`. On the unit sphere :math:`\\|\\phi(x)\\|^2=1+\\lambda`, so by
     Cauchy-Schwarz :math:`|z_t(x)|\\le\\|w_t\\|\\sqrt{1+\\lambda}` everywhere, and the same bound holds for
     every projection of :math:`w_t` (an interpolating teacher).
@@ -71,7 +71,7 @@ def check_teacher_logits(data_seeds, *, d: int, n_centres: int, c_std: float, T:
         Naming ``c_std`` when the bound exceeds :data:`LOGIT_OVER_T_MAX` or is below
         :data:`LOGIT_OVER_T_MIN`.
     """
-    from ..experiments import kernel_machine
+    from ..experiments.setting import kernel_machine
     worst = 0.0
     for ds in data_seeds:
         U, c = kernel_machine(substream(int(ds)), d, n_centres, c_std)
@@ -141,7 +141,7 @@ def kernel_machine_has_boundary(data_seed: int, *, d: int, n_centres: int, c_std
     """Whether the kernel-machine ground truth drawn first from ``substream(data_seed)`` takes both
     signs on the points a cell draws next (``point_counts``: the sizes of the successive draws of
     points on the sphere, all of which are checked)."""
-    from ..experiments import kernel_machine
+    from ..experiments.setting import kernel_machine
     rng = substream(int(data_seed))
     U, c = kernel_machine(rng, d, n_centres, c_std)
     pos = neg = False

@@ -10,7 +10,7 @@ from ... import plots
 from ...errors import InputError, check_grid, check_int, check_list, check_real
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
-from ..experiments import effective_logit_cell
+from ..experiments.effective_logit import effective_logit_cell
 from ._drawing import RHO_AXIS, ZT_AXIS, legend_below, rho_colours, rho_text
 from .common import MFLOP, PAPER_NOTE, check_temperature
 
@@ -87,7 +87,7 @@ def estimate(p) -> Estimate:
 
 
 def measure(params, ctx):
-    """One deterministic cell per temperature (:func:`~theorycheck.ji2020.experiments.effective_logit_cell`)."""
+    """One deterministic cell per temperature (:func:`~theorycheck.ji2020.experiments.effective_logit.effective_logit_cell`)."""
     base = {k: params[k] for k in ("z_max", "n_grid", "rhos", "fd_eps", "rho_tail")}
     cells = ctx.map(effective_logit_cell, [dict(base, T=T) for T in params["Ts"]], stream="temperatures",
                     blas_threads=1, desc="effective logit")

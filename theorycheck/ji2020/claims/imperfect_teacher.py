@@ -13,7 +13,8 @@ from ...errors import InputError, check_grid, check_int, check_list, check_real
 from ...registry import Claim, Metric, Verdict, register
 from ...stats import binomial_interval, level_per_look
 from ...limits import Estimate
-from ..experiments import EPS, imperfect_teacher_cell
+from ..experiments.imperfect_teacher import imperfect_teacher_cell
+from ..experiments.setting import EPS
 from ._drawing import RHO_AXIS, legend_below
 from .common import (MFLOP, PAPER_NOTE, binary_task_seeds, check_teacher_logits, check_temperature,
                      interval_criterion, kernel_bytes, kernel_machine_has_boundary)
@@ -168,7 +169,7 @@ def _raw(out):
 
 
 def measure(params, ctx):
-    """One cell per seed (:func:`~theorycheck.ji2020.experiments.imperfect_teacher_cell`), in looks of
+    """One cell per seed (:func:`~theorycheck.ji2020.experiments.imperfect_teacher.imperfect_teacher_cell`), in looks of
     ``seeds`` seeds until no empirical criterion is inconclusive or ``seed_budget`` is spent."""
     keys = ("d", "n_centres", "c_std", "n_teacher", "n", "T", "rhos", "n_test", "diag_reg", "fd_eps")
     base = {k: params[k] for k in keys}

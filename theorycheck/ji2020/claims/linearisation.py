@@ -11,7 +11,7 @@ from ...errors import InputError, check_grid, check_int, check_real
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ...stats import loglog_fit, loglog_slope
-from ..experiments import kernel_limit_cell, linearisation_cell
+from ..experiments.linearisation import kernel_limit_cell, linearisation_cell
 from ._drawing import legend_below
 from .common import MFLOP, PAPER_NOTE, check_teacher_logits, check_temperature, kernel_bytes
 

@@ -10,7 +10,8 @@ from ... import plots
 from ...errors import InputError, check_grid, check_int, check_list, check_real
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
-from ..experiments import EPS, risk_cell
+from ..experiments.risk_bound import risk_cell
+from ..experiments.setting import EPS
 from ._drawing import N_AXIS, legend_below, rho_colours, rho_text
 from .common import MFLOP, PAPER_NOTE, check_teacher_logits, check_temperature, kernel_bytes
 
@@ -64,7 +65,7 @@ def estimate(p) -> Estimate:
 
 
 def measure(params, ctx):
-    """One cell per seed (:func:`~theorycheck.ji2020.experiments.risk_cell`): every rho and nested n."""
+    """One cell per seed (:func:`~theorycheck.ji2020.experiments.risk_bound.risk_cell`): every rho and nested n."""
     keys = ("d", "n_centres", "c_std", "T", "rhos", "n_grid", "n_test", "diag_reg", "bound_tol")
     base = {k: params[k] for k in keys}
     seeds = [int(ctx.rng(part="data", seed=s).integers(0, 2 ** 62)) for s in range(params["seeds"])]
