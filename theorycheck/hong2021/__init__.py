@@ -4,7 +4,7 @@ The paper's mathematics and experiments, and its claims:
 
 linear/
     Two-layer linear students (Theorems 1 and 2): closed forms, gradient flow, minimisation.
-lasso
+lasso/
     The linear-regression view of Theorem 3 (Eq. (7)): group LASSO students and teachers.
 relu/
     Wide two-layer ReLU networks (Fig. 2 and Fig. 6): exact population error, the simulator,

@@ -7,9 +7,12 @@ population
     Exact population test error and Bayes error (arc-cosine kernel, float64).
 teachers
     The teachers and training data of Fig. 2 and Fig. 6.
+first_layer
+    The first layer as :math:`W_1` (primal) or in the row space of the inputs (Gram): two state
+    objects, and the rule that picks one.
 simulator
-    Fused GD/SGD steps of a two-layer ReLU student; the first layer as :math:`W_1` (primal) or in
-    the row space of the inputs (Gram), two state objects sharing one fused pass.
+    Fused GD/SGD steps of a two-layer ReLU student: one fused pass shared by both forms of the first
+    layer.
 curvature
     Gauss-Newton products and top curvature (step sizes from the curvature at initialisation).
 training

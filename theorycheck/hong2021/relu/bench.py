@@ -113,7 +113,7 @@ def relu_step(argv) -> dict:
 
     naive = None
     if not args.no_naive and xp is np:
-        Wn, an = [W1.copy(), a[None, :].copy()], None
+        Wn = [W1.copy(), a[None, :].copy()]
 
         def naive():
             _, grads = st_loss_and_grad(Wn, Z, y[:, None], [T], lam, "relu", "mean")
