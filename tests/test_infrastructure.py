@@ -361,3 +361,17 @@ def _refusing_cell(cell, rng):
     if cell["a"] < 0:
         raise InputError("a", f"must be >= 0, got {cell['a']}")
     return {"a": cell["a"]}
+
+
+@pytest.mark.parametrize("not_a_generator", [None, 0, np.random.RandomState(0), "seed"])
+def test_randomness_is_explicit_a_generator_or_an_input_error_naming_rng(not_a_generator):
+    from theorycheck.errors import InputError, check_rng
+    from theorycheck.hong2021.linear.problems import thm1_instance
+    from theorycheck.hong2021.relu.teachers import xavier_teacher
+    from theorycheck.ji2020.ntk import unit_sphere
+    rng = np.random.default_rng(0)
+    assert check_rng(rng) is rng
+    for call in (lambda r: check_rng(r), lambda r: xavier_teacher(4, 3, r), lambda r: unit_sphere(5, 3, r),
+                 lambda r: thm1_instance(2, 4, 3, 1, 0.5, r)):
+        with pytest.raises(InputError, match="rng must be a numpy.random.Generator"):
+            call(not_a_generator)

@@ -10,7 +10,7 @@ import math
 from numbers import Integral, Real
 
 __all__ = ["InputError", "check_int", "check_real", "check_choice", "check_divides", "check_list",
-           "check_grid"]
+           "check_grid", "check_rng"]
 
 
 class InputError(ValueError):
@@ -98,6 +98,16 @@ def check_grid(name: str, values, **bounds) -> list:
     if any(b <= a for a, b in zip(out, out[1:])):
         raise InputError(name, f"must be strictly increasing, got {values!r}")
     return out
+
+
+def check_rng(rng):
+    """``rng`` must be a :class:`numpy.random.Generator`: randomness is always explicit, never ``None``
+    or a seed, so the same generator state gives the same numbers."""
+    import numpy as np
+    if not isinstance(rng, np.random.Generator):
+        raise InputError("rng", f"must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)), "
+                                f"got {type(rng).__name__}")
+    return rng
 
 
 def _range(low, high) -> str:

@@ -1,5 +1,5 @@
 """Input checks at the public boundary of the LASSO modules of :mod:`theorycheck.hong2021.lasso`: an
-empty, mis-shaped or non-finite array, or a wrong random generator, raises
+empty, mis-shaped or non-finite array raises
 :class:`~theorycheck.errors.InputError` naming the argument."""
 
 from __future__ import annotations
@@ -21,12 +21,6 @@ def _array(name: str, a, ndim: int) -> np.ndarray:
     if not np.all(np.isfinite(a)):
         raise InputError(name, "must contain only finite numbers")
     return a
-
-
-def _check_rng(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise InputError("rng", f"must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
 
 
 def _check_design(Z, T):

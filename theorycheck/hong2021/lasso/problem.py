@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ... import nets
-from ...errors import InputError, check_divides, check_int, check_real
-from ._checks import _array, _check_rng
+from ...errors import InputError, check_divides, check_int, check_real, check_rng
+from ._checks import _array
 
 __all__ = ["draw_sparse_beta", "theorem3_teacher", "group_teacher_vectors", "group_targets",
            "group_noise_std", "theory_alpha"]
@@ -26,7 +26,7 @@ def draw_sparse_beta(d: int, s: int, rng: np.random.Generator) -> np.ndarray:
     """
     d = check_int("d_x", d, low=1)
     s = check_int("s", s, low=1, high=d)
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     beta = np.zeros(d)
     beta[:s] = rng.standard_normal(s)
     return beta

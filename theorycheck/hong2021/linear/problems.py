@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ... import nets
-from ...errors import InputError, check_choice, check_int, check_real
+from ...errors import InputError, check_choice, check_int, check_real, check_rng
 from .closed_forms import _as_matrix
 
 __all__ = ["TEACHER_ACTIVATIONS", "teacher_features", "interpolating_second_layer", "Instance",
@@ -108,14 +108,6 @@ class Instance:
     B: np.ndarray | None = None
 
 
-def _check_rng(rng) -> np.random.Generator:
-    """``rng`` must be a :class:`numpy.random.Generator` (randomness is always explicit)."""
-    if not isinstance(rng, np.random.Generator):
-        raise InputError("rng", f"must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)), "
-                                f"got {type(rng).__name__}")
-    return rng
-
-
 def _gaussian(N, d, sigma, rng):
     X = rng.standard_normal((N, d))
     return X, X + sigma * rng.standard_normal((N, d))
@@ -155,7 +147,7 @@ def thm1_instance(N: int, d: int, m: int, d_y: int, sigma: float, rng: np.random
     m = check_int("m", m, low=N)
     d_y = check_int("d_y", d_y, low=1)
     sigma = check_real("sigma", sigma, low=0.0)
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     X, X_eps = _gaussian(N, d, sigma, rng)
     B = rng.standard_normal((d_y, d)) / np.sqrt(d)
     Y = X @ B.T
@@ -207,7 +199,7 @@ def thm2_instance(N: int, d: int, m: int, d_y: int, sigma: float, rng: np.random
     d_y = check_int("d_y", d_y, low=1)
     sigma = check_real("sigma", sigma, low=0.0)
     label_noise = check_real("label_noise", label_noise, low=0.0)
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     W1_t, W2_t = nets.xavier_normal([d, m, d_y], rng)
     if duplicate_to is None:
         X, X_eps = _gaussian(N, d, sigma, rng)
@@ -245,7 +237,7 @@ def scaled_init(sizes, delta: float, rng: np.random.Generator) -> list[np.ndarra
     list of ndarray, shapes (m, d_x) and (d_y, m)
     """
     delta = check_real("delta", delta, low=0.0, low_open=True)
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     if isinstance(sizes, (str, bytes)) or len(sizes) != 3:
         raise InputError("sizes", f"must be (d_x, m, d_y), got {sizes!r}")
     sizes = [check_int("sizes", v, low=1) for v in sizes]

@@ -21,18 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...errors import InputError, check_divides, check_int
+from ...errors import InputError, check_divides, check_int, check_rng
 from ...nets import xavier_normal
 from ..datasets import gaussian_inputs
 
 __all__ = ["TrainingSet", "xavier_teacher", "pooled_output_weights", "pooled_teacher",
            "xavier_student", "training_set"]
-
-
-def _check_rng(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise InputError("rng", f"must be a numpy.random.Generator (np.random.default_rng(seed)), got {rng!r}")
-    return rng
 
 
 def _check_teacher(W_t, a_t):
@@ -57,7 +51,7 @@ def xavier_teacher(m: int, d: int, rng: np.random.Generator):
     a_t : ndarray of shape (m,), entries N(0, 2/(1+m))
     """
     m, d = check_int("m", m, low=1), check_int("d_x", d, low=1)
-    W1, W2 = xavier_normal([d, m, 1], _check_rng(rng))
+    W1, W2 = xavier_normal([d, m, 1], check_rng(rng))
     return W1, W2[0]
 
 
@@ -96,7 +90,7 @@ def pooled_teacher(m: int, d: int, rng: np.random.Generator):
     m, d = check_int("m", m, low=2), check_int("d_x", d, low=1)
     if m % 2:
         raise InputError("m", f"must be even for the +-1 halves, got {m}")
-    W1 = xavier_normal([d, m], _check_rng(rng))[0]
+    W1 = xavier_normal([d, m], check_rng(rng))[0]
     return W1, np.concatenate([np.ones(m // 2), -np.ones(m // 2)])
 
 
@@ -132,6 +126,6 @@ def training_set(W_t, a_t, N: int, sigma: float, rng: np.random.Generator) -> Tr
     rng : numpy.random.Generator
     """
     W_t, a_t = _check_teacher(W_t, a_t)
-    X, E = gaussian_inputs(N, W_t.shape[1], sigma, _check_rng(rng))
+    X, E = gaussian_inputs(N, W_t.shape[1], sigma, check_rng(rng))
     T = np.maximum(X @ W_t.T, 0.0)
     return TrainingSet(X=X, E=E, Z=X + E, T=T, y=T @ a_t)

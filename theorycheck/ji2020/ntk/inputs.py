@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import InputError, check_int, check_real
+from ...errors import InputError, check_int, check_real, check_rng
 
 __all__ = ["unit_sphere", "augment_bias"]
 
@@ -24,14 +24,6 @@ def _as_points(name, X, d=None):
     return X
 
 
-def _check_rng(rng) -> np.random.Generator:
-    """Randomness is always explicit: a ``numpy.random.Generator``, never ``None`` or a seed."""
-    if not isinstance(rng, np.random.Generator):
-        raise InputError("rng", f"must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)), "
-                                f"got {type(rng).__name__}")
-    return rng
-
-
 def _as_square(name, K) -> np.ndarray:
     """A finite square float64 matrix, else :class:`InputError` naming it."""
     K = np.asarray(K, dtype=np.float64)
@@ -45,7 +37,7 @@ def _as_square(name, K) -> np.ndarray:
 def unit_sphere(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` points uniform on :math:`S^{d-1}` (normalised Gaussians), shape (n, d)."""
     n, d = check_int("n", n, low=1), check_int("d", d, low=1)
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     X = rng.standard_normal((n, d))
     return X / np.linalg.norm(X, axis=1, keepdims=True)
 

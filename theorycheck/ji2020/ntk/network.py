@@ -27,9 +27,9 @@ from typing import Callable
 import numpy as np
 
 from ... import nets
-from ...errors import InputError, check_choice, check_int, check_real
+from ...errors import InputError, check_choice, check_int, check_real, check_rng
 from ...train import sgd
-from .inputs import _as_points, _check_rng
+from .inputs import _as_points
 from .kernels import LAYERS
 from .memory import check_kernel_memory
 
@@ -59,7 +59,7 @@ def init_ntk_network(d: int, m: int, rng: np.random.Generator, *, sigma_w: float
     """
     d, m = check_int("d", d, low=1), check_int("m", m, low=1)
     sigma_w = check_real("sigma_w", sigma_w, low=0.0, low_open=True)
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     check_kernel_memory(m, d + 1, what="network weights")
     if antisymmetric:
         if m % 2:
@@ -113,7 +113,7 @@ def ntk_gradient_descent(weights, X, loss_and_grad_z: Callable, *, lr: float, st
     m = weights[1].shape[1]
     lr = check_real("lr", lr, low=0.0, low_open=True)
     steps = check_int("steps", steps, low=0)
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
 
     def loss_and_grad(params, idx):
         fwd = nets.forward(params, X, "relu")
