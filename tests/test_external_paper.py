@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from _plugin_site import write_plugin_site
+
 TOY_INIT = '''
 """A toy paper: the mean of n standard normal draws is within 4 standard errors of 0."""
 from theorycheck.registry import Paper
@@ -68,17 +70,7 @@ register(Claim(id="toypaper.mean", title="The mean of normal draws is near 0",
 
 @pytest.fixture
 def toy_site(tmp_path):
-    site = tmp_path / "site"
-    pkg = site / "toypaper"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text(TOY_INIT)
-    (pkg / "cells.py").write_text(TOY_CELLS)
-    (pkg / "claims.py").write_text(TOY_CLAIMS)
-    info = site / "toypaper-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toypaper\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[theorycheck.papers]\ntoypaper = toypaper:PAPER\n")
-    return site
+    return write_plugin_site(tmp_path, "toypaper", init=TOY_INIT, cells=TOY_CELLS, claims=TOY_CLAIMS)
 
 
 def _run(site, *args, cwd):

@@ -22,6 +22,8 @@ from theorycheck.registry import Claim, Paper, Verdict
 from theorycheck.store import UnreadableFile, atomic_write_bytes
 from theorycheck.sweep import RunContext
 
+from _plugin_site import write_plugin_site
+
 # --------------------------------------------------------------------------- a toy paper (subprocesses)
 SLOW_INIT = '''
 from theorycheck.registry import Paper
@@ -59,17 +61,7 @@ register(Claim(id="slowpaper.wait", title="waits", statement="s", assumptions=("
 
 @pytest.fixture
 def slow_site(tmp_path):
-    site = tmp_path / "site"
-    pkg = site / "slowpaper"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text(SLOW_INIT)
-    (pkg / "cells.py").write_text(SLOW_CELLS)
-    (pkg / "claims.py").write_text(SLOW_CLAIMS)
-    info = site / "slowpaper-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: slowpaper\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[theorycheck.papers]\nslowpaper = slowpaper:PAPER\n")
-    return site
+    return write_plugin_site(tmp_path, "slowpaper", init=SLOW_INIT, cells=SLOW_CELLS, claims=SLOW_CLAIMS)
 
 
 def _env(site, log):

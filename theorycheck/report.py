@@ -368,6 +368,7 @@ def _claim_view(claim, result, figure, links: _Links, math: MathSVG, problems: l
                 "value": format_metric(metrics[name]) if name in metrics else None,
                 "unit": tex(_unit(m.unit) if m else ""), "meaning": tex(m.meaning if m else "")}
 
+    elapsed, elapsed_long = _time_texts(result.elapsed_s, result.cells)
     key_rows = [row(k) for k in claim.key_metrics]
     other_rows = [row(k) for k in [*declared, *metrics] if k not in claim.key_metrics and k in metrics]
     other_rows = list({r["name"]: r for r in other_rows}.values())
@@ -389,8 +390,7 @@ def _claim_view(claim, result, figure, links: _Links, math: MathSVG, problems: l
         "params": [(k, format_metric(v)) for k, v in result.params.items()],
         "criteria_values": [(k, format_metric(v), k in result.exploratory) for k, v in result.criteria_values.items()],
         "backend": result.backend, "backend_requested": result.backend_requested,
-        "cells": _cells_text(result.cells), "elapsed": _time_texts(result.elapsed_s, result.cells)[0],
-        "elapsed_long": _time_texts(result.elapsed_s, result.cells)[1],
+        "cells": _cells_text(result.cells), "elapsed": elapsed, "elapsed_long": elapsed_long,
         "versions": list(versions.items()), "code": list(code.items()),
         "docs": f"{links.docs}/papers/{claim.paper}.html#{docs_anchor(claim.id)}" if links.docs else None,
         "notebooks": links.notebooks,
