@@ -31,7 +31,7 @@ from .store import atomic_write_bytes
 
 __all__ = ["STYLE_PATH", "PALETTE", "PASS_COLOR", "FAIL_COLOR", "INCONCLUSIVE_COLOR", "FORMATS",
            "style", "new_figure", "stamp", "save", "png_bytes", "draw_figure", "place_legend",
-           "log_ticks", "table_figure", "layout_problems", "text_overlaps", "clipped_text",
+           "log_ticks", "legend_below", "footnote", "table_figure", "layout_problems", "text_overlaps", "clipped_text",
            "legends_over_data"]
 
 #: The style sheet applied by :func:`style`.
@@ -230,6 +230,32 @@ def log_ticks(ax, axis: str = "both", *, base: float = 10.0, max_labels: int = 6
             a.set_major_formatter(ticker.LogFormatterSciNotation(base=base))
         a.set_minor_locator(ticker.LogLocator(base=base, subs="auto", numticks=12))
         a.set_minor_formatter(ticker.NullFormatter())
+
+
+def legend_below(fig, handles=None, labels=None, *, ncols: int = 4, **kwargs):
+    """One legend for all panels of ``fig``, under them (constrained layout makes room for it).
+
+    Without ``handles``, the first entry of each label over all axes, in drawing order.
+    """
+    if handles is None:
+        handles, labels = [], []
+        for ax in fig.axes:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
+    return fig.legend(handles, labels, loc="outside lower center", ncols=ncols, **kwargs)
+
+
+def footnote(fig, text: str, fontsize: float = 7.0) -> None:
+    """A short grey note under all panels (the setting, what differs from the paper), wrapped to the
+    figure's width without breaking a ``$...$`` formula; constrained layout makes room for it."""
+    import textwrap
+    width = max(40, int(fig.get_figwidth() * 72 / (0.52 * fontsize)))
+    parts = text.split("$")  # odd parts are mathtext: never broken across lines
+    glued = "$".join(q.replace(" ", "\0") if k % 2 else q for k, q in enumerate(parts))
+    lines = [line.replace("\0", " ") for line in textwrap.wrap(glued, width)]
+    fig.supxlabel("\n".join(lines), fontsize=fontsize, color="0.3")
 
 
 def table_figure(target, header, rows, *, title: str | None = None, row_status=None,

@@ -1,26 +1,11 @@
-"""Drawing idioms shared by the Hong et al. 2021 figures: a small footnote under the panels, the
+"""Drawing idioms shared by the Hong et al. 2021 figures: the
 green / red / unresolved cell grid of Fig. 3 and Table 2, and the names of the data sets in words."""
 
 from __future__ import annotations
 
-import textwrap
-
 from ...plots import FAIL_COLOR, PASS_COLOR
 
-__all__ = ["footnote", "cell_grid", "cell_grid_handles", "dataset_words"]
-
-_NOTE_COLOR = "0.3"
-
-
-def footnote(fig, text: str, fontsize: float = 7.0) -> None:
-    """A short note under all panels (setting, what differs from the paper), wrapped to the figure's
-    width; constrained layout makes room for it."""
-    width = max(40, int(fig.get_figwidth() * 72 / (0.52 * fontsize)))
-    parts = text.split("$")  # odd parts are mathtext: never broken across lines
-    glued = "$".join(q.replace(" ", "\0") if k % 2 else q for k, q in enumerate(parts))
-    lines = [line.replace("\0", " ") for line in textwrap.wrap(glued, width)]
-    fig.supxlabel("\n".join(lines), fontsize=fontsize, color=_NOTE_COLOR)
-
+__all__ = ["cell_grid", "cell_grid_handles", "dataset_words"]
 
 def cell_grid(ax, xs, ys, status, ratio, *, ms: float = 8.0) -> None:
     """The paper's Fig. 3 marks: a green dot where :math:`E_{st} \\le (1-\\delta)E_{base}`, a red cross where

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ._drawing import footnote
+from ...plots import footnote
 
 __all__: list[str] = []
 

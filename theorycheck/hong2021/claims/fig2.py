@@ -13,7 +13,6 @@ from ...errors import InputError, check_list, check_real
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments.relu import fig2_cell, fig2_measurements, fig2_teacher_cell
-from ._drawing import footnote
 from ._relu_common import (_check_training, _common_validate, _estimate, _map_students, _one_rep,
                            _paper_scale_words, _run_settings, _seeds, judge_cells, regime)
 
@@ -112,7 +111,7 @@ def _fig2_verdict(metrics, params, criteria) -> Verdict:
 def _fig2_figure(result, fig):
     from matplotlib.lines import Line2D
     from matplotlib.ticker import NullLocator
-    from ...plots import log_ticks, place_legend
+    from ...plots import footnote, log_ticks, place_legend
     s, p = result.series, result.params
     footnote(fig, f"Analogue of the paper's Fig. 2 at a smaller scale: two-layer ReLU teacher and student with "
                   f"{_paper_scale_words(p)}, $\\sigma_\\epsilon = {p['sigma']:g}$, exact population test errors, "

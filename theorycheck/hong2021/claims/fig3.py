@@ -15,7 +15,7 @@ from ...limits import Estimate
 from ...registry import Claim, Verdict, register
 from ...stats import judge, t_interval
 from ..experiments import regime as experiments
-from ._drawing import cell_grid, cell_grid_handles, dataset_words, footnote
+from ._drawing import cell_grid, cell_grid_handles, dataset_words
 from ._regime_common import (_K, _GRID_METRICS, _SCALE_NOTE_COMMON, _benefit, _cell_level, _check_pool,
                              _common_scale, _estimate, _grid, _log2_grid_axis, _measure_grid, _regime_note,
                              _shape, _substitute, _validate_common, _where)
@@ -137,7 +137,7 @@ def _fig3_verdict(metrics, params, criteria) -> Verdict:
 
 def _fig3_figure(result, fig):
     from matplotlib import colormaps
-    from ...plots import place_legend
+    from ...plots import footnote, place_legend
     s, p, c = result.series, result.params, result.criteria_values
     grid = _grid(result.metrics, p, c, "tuned")
     fig.set_size_inches(8.0, 4.4)

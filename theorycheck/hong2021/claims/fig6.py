@@ -13,7 +13,6 @@ from ...errors import InputError, check_int, check_list
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments.relu import fig6_cell, fig6_measurements, fig6_teacher_cell
-from ._drawing import footnote
 from ._relu_common import (_check_training, _common_validate, _estimate, _map_students, _one_rep,
                            _paper_scale_words, _run_settings, _seeds, judge_cells, regime)
 
@@ -96,7 +95,7 @@ def _fig6_verdict(metrics, params, criteria) -> Verdict:
 def _fig6_figure(result, fig):
     from matplotlib.lines import Line2D
     from matplotlib.ticker import NullLocator
-    from ...plots import place_legend
+    from ...plots import footnote, place_legend
     s, p = result.series, result.params
     footnote(fig, f"Analogue of the paper's Fig. 6 at a smaller scale: {_paper_scale_words(p)}, "
                   f"$\\sigma_\\epsilon = {p['sigma']:g}$, exact population test errors, mean over {p['reps']} "

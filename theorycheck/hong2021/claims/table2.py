@@ -13,7 +13,7 @@ from ...errors import check_grid, check_int
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments import regime as experiments
-from ._drawing import cell_grid, cell_grid_handles, dataset_words, footnote
+from ._drawing import cell_grid, cell_grid_handles, dataset_words
 from ._regime_common import (_GRID_METRICS, _SCALE_NOTE_COMMON, _benefit, _check_pool, _common_scale, _estimate,
                              _grid, _log2_grid_axis, _measure_grid, _regime_note, _shape, _substitute,
                              _validate_common)
@@ -111,7 +111,7 @@ _DATASET_SHORT = {"synthetic": "synthetic", "digits": "digits", "cifar10": "CIFA
 
 
 def _table2_figure(result, fig):
-    from ...plots import table_figure
+    from ...plots import footnote, table_figure
     s, p, c = result.series, result.params, result.criteria_values
     grid = _grid(result.metrics, p, c, "tuned")
     fig.set_size_inches(8.5, 3.8)

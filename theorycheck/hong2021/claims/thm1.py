@@ -19,7 +19,6 @@ from ...registry import Claim, Metric, Verdict, register
 from ..experiments.linear import instance_seeds, thm1_base_limit, thm1_cell, thm1_gaps, thm1_limit_fits
 from ..linear.flow import ODE_METHODS
 from ..linear.problems import TEACHER_ACTIVATIONS
-from ._drawing import footnote
 
 __all__ = ["THM1_SCALES", "THM1_CRITERIA"]
 
@@ -238,7 +237,7 @@ _LAM_STYLES = (("C0", "o", "-"), ("C1", "s", "--"), ("C2", "^", ":"), ("C3", "v"
 
 def _figure_thm1(result, fig):
     from matplotlib.lines import Line2D
-    from ...plots import log_ticks, place_legend
+    from ...plots import footnote, log_ticks, place_legend
     s, p = result.series, result.params
     deltas = np.asarray(s["deltas"])
     gap, C, bound = np.asarray(s["gap"]), np.asarray(s["C"]), np.asarray(s["C_bound"])

@@ -18,7 +18,6 @@ from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments.linear import THM2_CONTROLS, control_key, instance_seeds, thm2_cell
 from ..linear.problems import TEACHER_ACTIVATIONS
-from ._drawing import footnote
 from .thm1 import _SIGMA_MAX
 
 __all__ = ["THM2_SCALES"]
@@ -215,7 +214,7 @@ def _thm2_loss_name(prefix: str) -> str:
 
 def _figure_thm2(result, fig):
     from matplotlib.lines import Line2D
-    from ...plots import log_ticks, place_legend
+    from ...plots import footnote, log_ticks, place_legend
     s, p = result.series, result.params
     floor = 1e-17  # distances of exactly 0 would leave the log axis
     fig.set_size_inches(7.0, 4.6)

@@ -1,5 +1,5 @@
 """Drawing idioms shared by the Ji & Zhu figures: the paper's notation for axis labels and legend
-entries, one colour per soft ratio across panels, and a legend under the panels."""
+entries, one colour per soft ratio across panels (the legend under the panels is plots.legend_below)."""
 
 from __future__ import annotations
 
@@ -20,15 +20,3 @@ def rho_colours(rhos) -> dict:
     """One colour of the colour-blind-safe palette per soft ratio (black is kept for references)."""
     palette = [c for c in plots.PALETTE if c != "#000000"]
     return {float(r): palette[k % len(palette)] for k, r in enumerate(rhos)}
-
-
-def legend_below(fig, handles=None, labels=None, *, ncols: int = 4, **kwargs):
-    """One legend for all panels, under them (constrained layout makes room for it)."""
-    if handles is None:
-        handles, labels = [], []
-        for ax in fig.axes:  # first entry of each label, in drawing order
-            for h, lab in zip(*ax.get_legend_handles_labels()):
-                if lab not in labels:
-                    handles.append(h)
-                    labels.append(lab)
-    return fig.legend(handles, labels, loc="outside lower center", ncols=ncols, **kwargs)

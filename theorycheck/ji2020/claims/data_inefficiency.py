@@ -8,13 +8,14 @@ from functools import partial
 import numpy as np
 
 from ... import plots
+from ...plots import legend_below
 from ...errors import InputError, check_grid, check_int, check_list, check_real
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ...stats import loglog_slope
 from ..experiments.data_inefficiency import hard_student_cell, soft_students_cell, teacher_time_cell
 from ..experiments.setting import EPS
-from ._drawing import N_AXIS, legend_below, rho_colours, rho_text
+from ._drawing import N_AXIS, rho_colours, rho_text
 from .common import (MFLOP, PAPER_NOTE, binary_task_seeds, check_teacher_logits, check_temperature,
                      interval_criterion, kernel_bytes, kernel_machine_has_boundary)
 

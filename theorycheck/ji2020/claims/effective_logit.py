@@ -7,11 +7,12 @@ import numpy as np
 from matplotlib import ticker
 
 from ... import plots
+from ...plots import legend_below
 from ...errors import InputError, check_grid, check_int, check_list, check_real
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments.effective_logit import effective_logit_cell
-from ._drawing import RHO_AXIS, ZT_AXIS, legend_below, rho_colours, rho_text
+from ._drawing import RHO_AXIS, ZT_AXIS, rho_colours, rho_text
 from .common import MFLOP, PAPER_NOTE, check_temperature
 
 __all__ = ["BASE", "CRITERIA", "CLAIM", "validate", "estimate", "measure", "verdict", "figure"]

@@ -9,13 +9,14 @@ from functools import partial
 import numpy as np
 
 from ... import plots
+from ...plots import legend_below
 from ...errors import InputError, check_grid, check_int, check_list, check_real
 from ...registry import Claim, Metric, Verdict, register
 from ...stats import binomial_interval, level_per_look
 from ...limits import Estimate
 from ..experiments.imperfect_teacher import imperfect_teacher_cell
 from ..experiments.setting import EPS
-from ._drawing import RHO_AXIS, legend_below
+from ._drawing import RHO_AXIS
 from .common import (MFLOP, PAPER_NOTE, binary_task_seeds, check_teacher_logits, check_temperature,
                      interval_criterion, kernel_bytes, kernel_machine_has_boundary)
 

@@ -7,12 +7,12 @@ import numpy as np
 from matplotlib import ticker
 
 from ... import plots
+from ...plots import legend_below
 from ...errors import InputError, check_grid, check_int, check_real
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ...stats import loglog_fit, loglog_slope
 from ..experiments.linearisation import kernel_limit_cell, linearisation_cell
-from ._drawing import legend_below
 from .common import MFLOP, PAPER_NOTE, check_teacher_logits, check_temperature, kernel_bytes
 
 __all__ = ["BASE", "CRITERIA", "CLAIM", "validate", "estimate", "measure", "verdict", "figure"]

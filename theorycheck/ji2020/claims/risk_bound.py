@@ -7,12 +7,13 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from ... import plots
+from ...plots import legend_below
 from ...errors import InputError, check_grid, check_int, check_list, check_real
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments.risk_bound import risk_cell
 from ..experiments.setting import EPS
-from ._drawing import N_AXIS, legend_below, rho_colours, rho_text
+from ._drawing import N_AXIS, rho_colours, rho_text
 from .common import MFLOP, PAPER_NOTE, check_teacher_logits, check_temperature, kernel_bytes
 
 __all__ = ["BASE", "CRITERIA", "CLAIM", "validate", "estimate", "measure", "verdict", "figure"]

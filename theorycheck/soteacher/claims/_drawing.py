@@ -1,5 +1,5 @@
 """Drawing idioms shared by the SoTeacher figures: readable names of the teacher arms, their colours,
-a dot plot of per-arm means with the arms' names on the y axis, and a legend under the panels."""
+a dot plot of per-arm means with the arms' names on the y axis."""
 
 from __future__ import annotations
 
@@ -48,8 +48,3 @@ def kind_handles(kinds):
     kinds = set(kinds)
     present = [k for k in KIND_COLOURS if k in kinds]
     return [Line2D([], [], ls="", marker="o", ms=5, color=KIND_COLOURS[k]) for k in present], present
-
-
-def legend_below(fig, handles, labels, *, ncols: int = 4, **kwargs):
-    """One legend for all panels, under them (constrained layout makes room for it)."""
-    return fig.legend(handles, labels, loc="outside lower center", ncols=ncols, **kwargs)

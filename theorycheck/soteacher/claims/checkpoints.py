@@ -8,11 +8,11 @@ from matplotlib.colors import Normalize
 from matplotlib.lines import Line2D
 
 from ... import plots
+from ...plots import legend_below
 from ...errors import InputError, check_choice, check_int
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments import checkpoint_cell
 from ..summaries import summarise_checkpoints
-from ._drawing import legend_below
 from .common import (KD, LEVEL, PROVENANCE, QUALITIES, QUALITY_WORDS, arm_seeds, check_not_collapsed,
                      interval_status, mean_std_text,
                      network_estimate, student_config, teacher_config, validate_common, validate_level, world_of)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 
 from ...errors import InputError, check_choice, check_real
+from ...plots import legend_below
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments import teacher_cell
 from ..summaries import summarise_consistency
 from ..regularisers import CR_SCHEDULES
-from ._drawing import ABBREVIATIONS, ERR_TO_P_STAR, KIND_COLOURS, arm_label, dot_rows, kind_handles, legend_below
+from ._drawing import ABBREVIATIONS, ERR_TO_P_STAR, KIND_COLOURS, arm_label, dot_rows, kind_handles
 from .common import (LEVEL, PROVENANCE, TRAIN, WORLD, all_of, arm_seeds, interval_status, mean_std_text,
                      network_estimate,
                      teacher_config, validate_common, validate_level, world_of)

@@ -10,13 +10,14 @@ from matplotlib.lines import Line2D
 from scipy import stats as _st
 
 from ... import plots
+from ...plots import legend_below
 from ...errors import check_grid, check_int, check_list, check_real
 from ...limits import Estimate
 from ...registry import Claim, Metric, Verdict, register
 from ...stats import binomial_interval, level_per_look, t_interval
 from ..experiments import chebyshev_cell, invariant_cell
 from ..summaries import summarise_invariant
-from ._drawing import ERR_TO_P_STAR, legend_below
+from ._drawing import ERR_TO_P_STAR
 from .common import (LEVEL, PROVENANCE, all_of, arm_seeds, dominant, interval_status, mean_std_text,
                      validate_common, validate_level)
 

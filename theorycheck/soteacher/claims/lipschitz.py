@@ -7,11 +7,12 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from ... import plots
+from ...plots import legend_below
 from ...errors import InputError, check_choice, check_grid, check_int
 from ...registry import Claim, Metric, Verdict, register
 from ..experiments import teacher_cell
 from ..summaries import summarise_lipschitz
-from ._drawing import ERR_TO_P_STAR, legend_below
+from ._drawing import ERR_TO_P_STAR
 from .common import (LEVEL, PROVENANCE, TRAIN, WORLD, arm_seeds, interval_status, mean_std_text,
                      network_estimate, teacher_config, validate_common, validate_level, world_of)
 
