@@ -8,7 +8,9 @@ contradict is a finding, printed and reported, not a broken job); ``run --strict
 claim fails, as ``check`` does. Every command: 2 bad input, including parameters that make a
 computation fail numerically or exceed the memory budget (one line on stderr, no traceback); 3 an
 internal error (one line; set ``THEORYCHECK_DEBUG=1`` for the traceback); 130 interrupted by Ctrl-C
-and 143 by SIGTERM (finished sweep cells are kept; rerun the same command to resume).
+and 143 by SIGTERM (finished sweep cells are kept; rerun the same command to resume). An interrupted
+command ends by the signal itself once its cleanup is done, as Python does, so the shell shows 130 or
+143 and a shell loop around it stops too; ``main([...])`` called in a program returns 130 or 143.
 """
 
 from __future__ import annotations
@@ -365,7 +367,7 @@ _KEPT_ON_INTERRUPT = {
 
 
 def main(argv=None) -> int:
-    from .interrupt import Terminated, terminate_as_interrupt
+    from .interrupt import Terminated, end_by_signal, terminate_as_interrupt
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
@@ -387,6 +389,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt as exc:
         print(f"theorycheck: interrupted; {_KEPT_ON_INTERRUPT.get(args.command, _KEPT_ON_INTERRUPT['check'])}",
               file=sys.stderr)
+        if argv is None:  # the command itself: end by the signal, so a calling shell script stops too
+            import signal
+            end_by_signal(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
         return 143 if isinstance(exc, Terminated) else 130
     except FloatingPointError as exc:  # a divergence or overflow: the parameters asked too much
         print(f"theorycheck: error: numerical failure: {exc}", file=sys.stderr)

@@ -10,10 +10,12 @@ are stopped, finished cells stay saved, and a rerun resumes.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 import threading
 
-__all__ = ["Terminated", "terminate_as_interrupt", "stop_processes"]
+__all__ = ["Terminated", "terminate_as_interrupt", "stop_processes", "end_by_signal"]
 
 
 class Terminated(KeyboardInterrupt):
@@ -54,3 +56,29 @@ def stop_processes(processes) -> None:
             if p.is_alive():
                 p.kill()
                 p.join(timeout=1.0)
+
+
+def end_by_signal(signum: int) -> None:
+    """End this process by ``signum`` with the signal's default action; call it after the cleanup.
+
+    A command stopped by Ctrl-C (or SIGTERM) should end *by* that signal rather than exit normally
+    with status 130 (143): a calling shell sees the same 130 (143), and it also stops the script or
+    loop it is running, which a normal exit does not tell it to do. Python itself ends this way on an
+    uncaught ``KeyboardInterrupt``. It also makes the ending deterministic: CPython ends by SIGINT
+    anyway, after a normal return, whenever the ``KeyboardInterrupt`` happened to land inside an
+    ``exec`` of a string (dataclasses and named tuples are built that way), so a plain
+    ``exit(130)`` came out only some of the time.
+
+    Workers still alive are stopped and the standard streams flushed first, as the interpreter's
+    own exit would. On Windows, which has no such ending, this returns and the caller's exit status
+    stands.
+    """
+    if os.name == "nt":
+        return
+    if "multiprocessing" in sys.modules:
+        stop_processes(sys.modules["multiprocessing"].active_children())
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)  # raise(): delivered to this thread before it returns, so the process ends here
