@@ -244,12 +244,9 @@ def test_cli_refuses_n_s_not_below_d_x_in_one_line(capsys):
 def test_cli_refuses_huge_or_overflowing_parameters_before_computing(capsys, tmp_path, override, param):
     """Issue 14: d_x = 1e8 grew to 3.2 GB and exited 3, n_instances = 1e8 ran without bound, sigma =
     1e300 overflowed. Each is refused (exit 2, one line naming the parameter) before anything runs."""
-    import time
-    t0 = time.perf_counter()
     assert cli.main(["check", CLAIM, "--param", override, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{param} " in err
-    assert time.perf_counter() - t0 < 5.0
     assert not (tmp_path / "cells").exists() or not any((tmp_path / "cells").rglob("*.json"))
 
 

@@ -3,7 +3,6 @@ pass; each verdict function answers PASS, FAIL and INCONCLUSIVE on synthetic num
 figures draw from saved results; bad, huge or overflowing parameters are refused with exit code 2
 naming the parameter; a broken assumption breaks the conclusion (negative controls)."""
 
-import time
 from functools import partial
 
 import numpy as np
@@ -231,9 +230,8 @@ def _check(capsys, tmp_path, cid, *params):
     argv = ["check", cid, "--scale", "smoke", "--out", str(tmp_path)]
     for p in params:
         argv += ["--param", p]
-    t0 = time.perf_counter()
     code = cli.main(argv)
-    return code, capsys.readouterr().err, time.perf_counter() - t0
+    return code, capsys.readouterr().err
 
 
 @pytest.mark.parametrize("cid, param, name", [
@@ -251,7 +249,7 @@ def _check(capsys, tmp_path, cid, *params):
     ("ji2020.effective_logit", "Ts=[1e-300, 1.0]", "Ts"),
 ])
 def test_overflowing_parameters_exit_2_naming_the_parameter(capsys, tmp_path, cid, param, name):
-    code, err, _ = _check(capsys, tmp_path, cid, param)
+    code, err = _check(capsys, tmp_path, cid, param)
     assert code == 2, err
     assert err.count("\n") == 1 and f"error: {name}" in err
 
@@ -267,9 +265,9 @@ def test_overflowing_parameters_exit_2_naming_the_parameter(capsys, tmp_path, ci
     ("ji2020.imperfect_teacher", "seed_budget=1000000000000", "seed_budget"),
 ])
 def test_huge_sizes_are_refused_by_the_estimate_before_allocating(capsys, tmp_path, cid, param, name):
-    code, err, elapsed = _check(capsys, tmp_path, cid, param)
+    code, err = _check(capsys, tmp_path, cid, param)
     assert code == 2 and err.startswith(f"theorycheck: error: {name} "), err
-    assert elapsed < 10.0  # refused before any cell ran
+    assert not list(tmp_path.rglob("*.json")), "a cell ran or a result was written before the refusal"
 
 
 @pytest.mark.parametrize("cid", IDS)

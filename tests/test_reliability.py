@@ -40,6 +40,8 @@ def slow_cell(cell, rng):
     with open(log, "a") as fh:
         fh.write(f"{os.getpid()} {cell['i']}\\n")
     time.sleep(cell["sleep"])
+    with open(str(log) + ".finished", "a") as fh:  # a cell that ran to its end
+        fh.write(f"{cell['i']}\\n")
     return {"x": float(rng.standard_normal())}
 '''
 SLOW_CLAIMS = '''
@@ -85,20 +87,20 @@ def _alive(pid: int) -> bool:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_a_parallel_run_at_once_leaves_no_worker_and_the_rerun_resumes(slow_site, tmp_path, sig):
     log, out = tmp_path / "log", tmp_path / "out"
+    # cells of 10 minutes: a run that waited for the cells in flight, or went on with the rest of the
+    # grid, would not end within the hang guard below
     argv = [sys.executable, "-m", "theorycheck", "check", "slowpaper.wait", "--jobs", "2", "--no-progress",
-            "--out", str(out), "--param", "sleep=3.0"]
+            "--out", str(out), "--param", "sleep=600.0"]
     proc = subprocess.Popen(argv, env=_env(slow_site, log), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.time() + 60
     while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 2):
         time.sleep(0.1)
     assert log.exists(), "the cells never started"
-    t0 = time.time()
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=30)
-    stopped_in = time.time() - t0
+    _, err = proc.communicate(timeout=120)  # a hang guard only: the cells in flight would take 600 s
     assert proc.returncode == -sig, err  # ended by the signal itself, after its cleanup (a shell shows 128 + sig)
-    assert stopped_in < 5.0, f"took {stopped_in:.1f} s to stop"  # not the 3 s cells, nor the rest of the grid
+    assert not Path(f"{log}.finished").exists(), "a cell in flight was waited for instead of stopped"
     assert "rerun the same command to resume" in err and "Traceback" not in err
     workers = {int(line.split()[0]) for line in log.read_text().splitlines()}
     time.sleep(1.0)
@@ -111,8 +113,8 @@ def test_a_signal_stops_a_parallel_run_at_once_leaves_no_worker_and_the_rerun_re
 def test_an_interrupted_command_ends_by_its_signal_and_a_shell_sees_128_plus_it(tmp_path):
     # the ending a Ctrl-C'd command uses after its cleanup: what it printed is flushed, nothing after
     # it runs, and the shell's $? is 130 (143), the code the documentation promises
-    script = ("import signal, sys; from theorycheck.interrupt import end_by_signal; print('cleaned up'); "
-              f"end_by_signal(signal.{{}}); print('not reached')")
+    script = ("import signal; from theorycheck.interrupt import end_by_signal; print('cleaned up'); "
+              "end_by_signal(signal.{}); print('not reached')")
     for name, status in (("SIGINT", 130), ("SIGTERM", 143)):
         command = f'"{sys.executable}" -c "{script.format(name)}"; echo "status $?"'
         shell = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=60)
@@ -264,11 +266,10 @@ def test_options_are_checked_before_computing_exit_2_one_line(toy, tmp_path, arg
     assert not (tmp_path / "results").exists() or argv[0] != "check"  # nothing computed or written
 
 
-def test_a_scheduler_that_is_not_there_is_bad_input_within_seconds(toy, tmp_path, capsys):
-    t0 = time.time()
+def test_a_scheduler_that_is_not_there_is_bad_input_not_a_hang(toy, tmp_path, capsys):
     assert cli.main(["check", TOY.id, "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path)]) == 2
-    assert time.time() - t0 < 20
-    assert "--scheduler" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--scheduler" in err and err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_a_claim_specific_param_reaches_only_that_claim(toy, tmp_path, capsys):
