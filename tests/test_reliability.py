@@ -111,14 +111,14 @@ def test_a_signal_stops_a_parallel_run_at_once_leaves_no_worker_and_the_rerun_re
 
 
 def test_an_interrupted_command_ends_by_its_signal_and_a_shell_sees_128_plus_it(tmp_path):
-    # the ending a Ctrl-C'd command uses after its cleanup: what it printed is flushed, nothing after
-    # it runs, and the shell's $? is 130 (143), the code the documentation promises
-    script = ("import signal; from theorycheck.interrupt import end_by_signal; print('cleaned up'); "
-              "end_by_signal(signal.{}); print('not reached')")
+    # the ending a Ctrl-C'd command uses after its cleanup: the exit handlers run and what was printed
+    # is flushed, nothing after it runs, and the shell's $? is 130 (143), as the documentation promises
+    script = ("import atexit, signal; from theorycheck.interrupt import end_by_signal; print('cleaned up'); "
+              "atexit.register(print, 'exit handler'); end_by_signal(signal.{}); print('not reached')")
     for name, status in (("SIGINT", 130), ("SIGTERM", 143)):
         command = f'"{sys.executable}" -c "{script.format(name)}"; echo "status $?"'
         shell = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=60)
-        assert shell.stdout.split("\n")[:2] == ["cleaned up", f"status {status}"], shell
+        assert shell.stdout.split("\n")[:3] == ["cleaned up", "exit handler", f"status {status}"], shell
 
 
 def test_two_concurrent_runs_on_one_folder_compute_each_cell_once(slow_site, tmp_path):

@@ -9,6 +9,7 @@ are stopped, finished cells stay saved, and a rerun resumes.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -69,14 +70,18 @@ def end_by_signal(signum: int) -> None:
     ``exec`` of a string (dataclasses and named tuples are built that way), so a plain
     ``exit(130)`` came out only some of the time.
 
-    Workers still alive are stopped and the standard streams flushed first, as the interpreter's
-    own exit would. On Windows, which has no such ending, this returns and the caller's exit status
+    First, as the interpreter's own exit would: worker processes still alive are stopped, the exit
+    handlers run (a Dask cluster left open is closed by its finalizer), and the standard streams
+    are flushed. On Windows, which has no such ending, this returns and the caller's exit status
     stands.
     """
     if os.name == "nt":
         return
     if "multiprocessing" in sys.modules:
         stop_processes(sys.modules["multiprocessing"].active_children())
+    # the interpreter runs these before its own ending by SIGINT; the process ends before it could
+    with contextlib.suppress(Exception):
+        atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
