@@ -145,12 +145,11 @@ FIG6_TINY = {"m": 40, "d": 5, "N_s": [20], "g": [1, 2, 4], "steps": 200, "n_eval
              "reps": 1, "snapshot_s": 1e-9}
 
 
-def test_fig6_claim_cell_interrupted_and_rerun_gives_the_uninterrupted_result(tmp_path, monkeypatch):
+def _interrupt_second_fig6_cell(tmp_path, monkeypatch):
+    """Runs the tiny Fig. 6 claim into ``tmp_path`` and interrupts its second training cell at its first
+    evaluation after step 30 (SGD: progress is reported at evaluations only; n_eval=8 puts one at step
+    34), leaving a snapshot behind. Returns the real training function, restored afterwards."""
     from theorycheck.hong2021.relu import checkpoint
-    fresh = run_claim("hong2021.fig6", "smoke", out=None, params=FIG6_TINY)
-
-    # interrupt the second training cell at its first evaluation after step 30 (SGD: progress is
-    # reported at evaluations only; n_eval=8 puts one at step 34), leaving a snapshot behind
     real_train, calls = checkpoint.train, []
 
     def interrupted_train(*args, **kw):
@@ -161,6 +160,13 @@ def test_fig6_claim_cell_interrupted_and_rerun_gives_the_uninterrupted_result(tm
     monkeypatch.setattr("theorycheck.hong2021.relu.checkpoint.train", interrupted_train)
     with pytest.raises(KeyboardInterrupt):
         run_claim("hong2021.fig6", "smoke", out=tmp_path, params=FIG6_TINY)
+    monkeypatch.setattr("theorycheck.hong2021.relu.checkpoint.train", real_train)
+    return real_train
+
+
+def test_fig6_claim_cell_interrupted_and_rerun_gives_the_uninterrupted_result(tmp_path, monkeypatch):
+    fresh = run_claim("hong2021.fig6", "smoke", out=None, params=FIG6_TINY)
+    real_train = _interrupt_second_fig6_cell(tmp_path, monkeypatch)
     snaps = list(tmp_path.rglob("*.snapshot"))
     assert len(snaps) == 1
     assert 0 < int(np.load(snaps[0], allow_pickle=False)["step"]) < FIG6_TINY["steps"]
@@ -264,19 +270,8 @@ def test_a_truncated_or_empty_snapshot_is_refused_as_unreadable(damage, tmp_path
 
 
 def test_a_claim_cell_with_a_modified_snapshot_sets_it_aside_and_starts_afresh(tmp_path, monkeypatch):
-    from theorycheck.hong2021.relu import checkpoint
     fresh = run_claim("hong2021.fig6", "smoke", out=None, params=FIG6_TINY)
-    real_train, calls = checkpoint.train, []
-
-    def interrupted_train(*args, **kw):
-        calls.append(1)
-        if len(calls) == 2:
-            kw["progress"] = _Interrupt(30)
-        return real_train(*args, **kw)
-    monkeypatch.setattr("theorycheck.hong2021.relu.checkpoint.train", interrupted_train)
-    with pytest.raises(KeyboardInterrupt):
-        run_claim("hong2021.fig6", "smoke", out=tmp_path, params=FIG6_TINY)
-    monkeypatch.setattr("theorycheck.hong2021.relu.checkpoint.train", real_train)
+    _interrupt_second_fig6_cell(tmp_path, monkeypatch)
     (snap,) = tmp_path.rglob("*.snapshot")
     with np.load(snap, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
